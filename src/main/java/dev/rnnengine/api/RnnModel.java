@@ -1,0 +1,480 @@
+package dev.rnnengine.api;
+
+import dev.rnnengine.engine.Backend;
+import dev.rnnengine.engine.Backends;
+import dev.rnnengine.engine.CallGuard;
+import dev.rnnengine.engine.ForwardArgs;
+import dev.rnnengine.engine.LayerWeights;
+import dev.rnnengine.engine.PreparedRnn;
+import dev.rnnengine.io.ModelFile;
+import dev.rnnengine.io.SafetensorsFile;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.StringJoiner;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * A loaded {@code nn.RNN}, {@code nn.LSTM} or {@code nn.GRU}, running on one backend with
+ * PyTorch's semantics.
+ *
+ * <p>Immutable after load and safe to share between threads: concurrent {@link #forward}
+ * calls are independent. {@link #close()} refuses new calls at once, waits for running ones,
+ * then frees the backend's resources; any call after it throws {@link IllegalStateException}.
+ *
+ * <pre>{@code
+ * try (RnnModel lstm = RnnModel.load(Path.of("lstm.safetensors"))) {
+ *     RnnOutput out = lstm.forward(Tensor.of(x, batch, steps, features));
+ * }
+ * }</pre>
+ */
+public final class RnnModel implements AutoCloseable {
+    // Staging slots of ForwardArgs (front-end layout conversions).
+    private static final int STAGE_X_RAW = 0;
+    private static final int STAGE_X = 1;
+    private static final int STAGE_Y = 2;
+    private static final int STAGE_H0 = 3;
+    private static final int STAGE_C0 = 4;
+
+    private final RnnSpec spec;
+    private final Backend backend;
+    private final PreparedRnn prepared;
+    private final int threads;
+    private final CallGuard guard = new CallGuard("model");
+    private final ConcurrentLinkedQueue<ForwardArgs> argsPool = new ConcurrentLinkedQueue<>();
+
+    private RnnModel(RnnSpec spec, Backend backend, PreparedRnn prepared, int threads) {
+        this.spec = spec;
+        this.backend = backend;
+        this.prepared = prepared;
+        this.threads = threads;
+    }
+
+    /**
+     * Loads a model file with the default {@link EngineOptions}.
+     *
+     * @throws IOException if the file cannot be read or breaks the model file contract
+     * @throws UnsupportedOperationException if the chosen backend cannot run here
+     */
+    public static RnnModel load(Path path) throws IOException {
+        return load(path, EngineOptions.defaults(), Map.of());
+    }
+
+    /**
+     * Loads a model file; {@code metadataOverrides} take the place of the file's metadata
+     * keys (e.g. {@code batch_first} for a file that lacks it).
+     *
+     * @throws IOException if the file cannot be read or breaks the model file contract
+     * @throws UnsupportedOperationException if the chosen backend cannot run here
+     * @throws IllegalArgumentException if the options name an unknown backend
+     */
+    public static RnnModel load(Path path, EngineOptions options, Map<String, String> metadataOverrides)
+            throws IOException {
+        try (SafetensorsFile f = SafetensorsFile.open(path)) {
+            ModelFile m = ModelFile.read(f, metadataOverrides);
+            try {
+                return create(m.spec(), m.stateDict(), options);
+            } catch (IllegalArgumentException e) {
+                throw new dev.rnnengine.io.MalformedFileException(path, e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Builds a model from a spec and a PyTorch {@code state_dict}, with the default options.
+     *
+     * @throws IllegalArgumentException if a tensor is missing, unexpected or of the wrong shape
+     * @throws UnsupportedOperationException if the chosen backend cannot run here
+     */
+    public static RnnModel create(RnnSpec spec, Map<String, Tensor> stateDict) {
+        return create(spec, stateDict, EngineOptions.defaults());
+    }
+
+    /**
+     * Builds a model from a spec and a PyTorch {@code state_dict}; the tensors are copied and
+     * repacked once, so the caller may release them afterwards.
+     *
+     * @throws IllegalArgumentException if a tensor is missing, unexpected or of the wrong shape
+     *         (PyTorch's {@code load_state_dict} messages), or the backend name is unknown
+     * @throws UnsupportedOperationException if the chosen backend cannot run here
+     */
+    public static RnnModel create(RnnSpec spec, Map<String, Tensor> stateDict, EngineOptions options) {
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(stateDict, "stateDict");
+        Objects.requireNonNull(options, "options");
+        List<LayerWeights> weights = layerWeights(spec, stateDict);
+        Backend backend = Backends.select(options.backend());
+        PreparedRnn prepared = backend.prepare(spec, weights, options.threads());
+        return new RnnModel(spec, backend, prepared, options.threads());
+    }
+
+    /** PyTorch's parameter names and shapes for a spec, in {@code state_dict} order. */
+    public static Map<String, int[]> parameterShapes(RnnSpec spec) {
+        Map<String, int[]> m = new LinkedHashMap<>();
+        int gh = spec.gates() * spec.hiddenSize();
+        for (int l = 0; l < spec.numLayers(); l++) {
+            for (int d = 0; d < spec.directions(); d++) {
+                String sfx = "_l" + l + (d == 1 ? "_reverse" : "");
+                m.put("weight_ih" + sfx, new int[] {gh, spec.layerInputSize(l)});
+                m.put("weight_hh" + sfx, new int[] {gh, spec.outputHiddenSize()});
+                if (spec.bias()) {
+                    m.put("bias_ih" + sfx, new int[] {gh});
+                    m.put("bias_hh" + sfx, new int[] {gh});
+                }
+                if (spec.projSize() > 0) {
+                    m.put("weight_hr" + sfx, new int[] {spec.projSize(), spec.hiddenSize()});
+                }
+            }
+        }
+        return m;
+    }
+
+    private static List<LayerWeights> layerWeights(RnnSpec spec, Map<String, Tensor> sd) {
+        Map<String, int[]> expected = parameterShapes(spec);
+        StringJoiner missing = new StringJoiner(", ");
+        StringJoiner unexpected = new StringJoiner(", ");
+        StringJoiner mismatch = new StringJoiner(" ");
+        for (Map.Entry<String, int[]> e : expected.entrySet()) {
+            Tensor t = sd.get(e.getKey());
+            if (t == null) {
+                missing.add('"' + e.getKey() + '"');
+            } else if (!Arrays.equals(t.shape(), e.getValue())) {
+                mismatch.add("size mismatch for " + e.getKey() + ": copying a param with shape " + t.shapeString()
+                    + " from checkpoint, the shape in current model is " + Arrays.toString(e.getValue()) + ".");
+            }
+        }
+        for (String name : sd.keySet()) {
+            if (!expected.containsKey(name)) {
+                unexpected.add('"' + name + '"');
+            }
+        }
+        if (missing.length() + unexpected.length() + mismatch.length() > 0) {
+            StringBuilder msg = new StringBuilder("Error(s) in loading state_dict for " + spec.mode().moduleName() + ":");
+            if (missing.length() > 0) {
+                msg.append(" Missing key(s) in state_dict: ").append(missing).append('.');
+            }
+            if (unexpected.length() > 0) {
+                msg.append(" Unexpected key(s) in state_dict: ").append(unexpected).append('.');
+            }
+            if (mismatch.length() > 0) {
+                msg.append(' ').append(mismatch);
+            }
+            throw new IllegalArgumentException(msg.toString());
+        }
+        List<LayerWeights> out = new ArrayList<>();
+        for (int l = 0; l < spec.numLayers(); l++) {
+            for (int d = 0; d < spec.directions(); d++) {
+                String sfx = "_l" + l + (d == 1 ? "_reverse" : "");
+                out.add(new LayerWeights(
+                    sd.get("weight_ih" + sfx).toArray(),
+                    sd.get("weight_hh" + sfx).toArray(),
+                    spec.bias() ? sd.get("bias_ih" + sfx).toArray() : null,
+                    spec.bias() ? sd.get("bias_hh" + sfx).toArray() : null,
+                    spec.projSize() > 0 ? sd.get("weight_hr" + sfx).toArray() : null));
+            }
+        }
+        return out;
+    }
+
+    /** The hyper-parameters. */
+    public RnnSpec spec() {
+        return spec;
+    }
+
+    /** The backend that runs this model ({@code scalar}, {@code vector}, ...). */
+    public String backendName() {
+        return backend.name();
+    }
+
+    /** The worker threads this model may use. */
+    public int threads() {
+        return threads;
+    }
+
+    /**
+     * Runs the model with zero initial state.
+     *
+     * @throws IllegalArgumentException on a shape mismatch (PyTorch's message)
+     * @throws IllegalStateException if the model is closed
+     */
+    public RnnOutput forward(Tensor input) {
+        return forward(input, null, null, null);
+    }
+
+    /**
+     * Runs the model from initial state {@code h0} (RNN, GRU; null for zeros).
+     *
+     * @throws IllegalArgumentException on a shape mismatch (PyTorch's message)
+     * @throws IllegalStateException if the model is closed
+     */
+    public RnnOutput forward(Tensor input, Tensor h0) {
+        return forward(input, h0, null, null);
+    }
+
+    /**
+     * Runs the model, as {@code module(input, hx)} in PyTorch, or, with {@code lengths}, as
+     * {@code pad_packed_sequence(module(pack_padded_sequence(input, lengths,
+     * enforce_sorted=False), hx), total_length=T)}.
+     *
+     * @param input   {@code (N, T, D)} if batch-first, else {@code (T, N, D)}; or unbatched {@code (T, D)}
+     * @param h0      {@code (L*dirs, N, H_out)} ({@code (L*dirs, H_out)} unbatched), or null for zeros
+     * @param c0      LSTM only: {@code (L*dirs, N, H)} ({@code (L*dirs, H)} unbatched), or null;
+     *                an LSTM takes both h0 and c0 or neither
+     * @param lengths each sequence's length, in 1..T, or null when all have length T
+     * @return output, h_n and (LSTM) c_n in PyTorch's shapes, in new arrays
+     * @throws IllegalArgumentException on a shape or length mismatch, in PyTorch's words
+     * @throws IllegalStateException if the model is closed
+     * @throws NullPointerException if {@code input} is null
+     */
+    public RnnOutput forward(Tensor input, Tensor h0, Tensor c0, int[] lengths) {
+        Objects.requireNonNull(input, "input");
+        guard.enter();
+        try {
+            boolean unbatched = checkInput(input, h0, c0);
+            int seqLen;
+            int batch;
+            if (unbatched) {
+                seqLen = input.size(0);
+                batch = 1;
+            } else if (spec.batchFirst()) {
+                batch = input.size(0);
+                seqLen = input.size(1);
+            } else {
+                seqLen = input.size(0);
+                batch = input.size(1);
+            }
+            checkHidden(h0, c0, batch, unbatched);
+            checkLengths(lengths, seqLen, batch, unbatched);
+            int states = spec.numLayers() * spec.directions();
+            int outWidth = spec.directions() * spec.outputHiddenSize();
+            float[] y = new float[seqLen * batch * outWidth];
+            float[] hN = new float[states * batch * spec.outputHiddenSize()];
+            float[] cN = spec.mode() == CellMode.LSTM ? new float[states * batch * spec.hiddenSize()] : null;
+            // Batch-first with N > 1 is the only layout that differs from the canonical (T, N, F).
+            boolean transpose = spec.batchFirst() && !unbatched && batch > 1;
+            ForwardArgs a = borrow();
+            try {
+                a.seqLen = seqLen;
+                a.batch = batch;
+                float[] x = arrayOf(input, a, STAGE_X_RAW);
+                if (transpose) {
+                    float[] xt = a.staging(STAGE_X, x.length);
+                    swapLeadingDims(x, batch, seqLen, spec.inputSize(), xt);
+                    x = xt;
+                }
+                a.x = x;
+                a.h0 = h0 == null ? null : arrayOf(h0, a, STAGE_H0);
+                a.c0 = c0 == null ? null : arrayOf(c0, a, STAGE_C0);
+                a.lengths = lengths;
+                a.y = transpose ? a.staging(STAGE_Y, y.length) : y;
+                a.hN = hN;
+                a.cN = cN;
+                prepared.forward(a);
+                if (transpose) {
+                    swapLeadingDims(a.y, seqLen, batch, outWidth, y);
+                }
+            } finally {
+                a.clearInputs();
+                argsPool.offer(a);
+            }
+            int[] outShape = unbatched ? new int[] {seqLen, outWidth}
+                : spec.batchFirst() ? new int[] {batch, seqLen, outWidth} : new int[] {seqLen, batch, outWidth};
+            int[] hShape = unbatched ? new int[] {states, spec.outputHiddenSize()}
+                : new int[] {states, batch, spec.outputHiddenSize()};
+            int[] cShape = unbatched ? new int[] {states, spec.hiddenSize()} : new int[] {states, batch, spec.hiddenSize()};
+            return new RnnOutput(Tensor.of(y, outShape), Tensor.of(hN, hShape), cN == null ? null : Tensor.of(cN, cShape));
+        } finally {
+            guard.exit();
+        }
+    }
+
+    /**
+     * A zeroed streaming state for {@code batch} sequences advanced together by {@link #step}.
+     *
+     * @throws IllegalArgumentException if batch is below 1
+     * @throws UnsupportedOperationException if the model is bidirectional (the reverse pass needs the whole sequence)
+     * @throws IllegalStateException if the model is closed
+     */
+    public RnnState newState(int batch) {
+        guard.enter();
+        try {
+            if (spec.bidirectional()) {
+                throw new UnsupportedOperationException("streaming needs a unidirectional model: "
+                    + "the reverse direction of a bidirectional " + spec.mode().moduleName() + " needs the whole sequence");
+            }
+            if (batch < 1) {
+                throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+            }
+            return new RnnState(this, batch);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    /**
+     * Advances every sequence of {@code state} by one step; feeding a sequence step by step
+     * gives the same states and outputs as {@link #forward} over the whole sequence.
+     *
+     * @param x     {@code (N, D)}, or {@code (D)} when the state's batch is 1
+     * @param state a state of this model
+     * @return the top layer's new hidden state {@code (N, H_out)}: a view owned by the state,
+     *         overwritten by its next step
+     * @throws IllegalArgumentException if x's shape does not fit, or the state belongs to another model
+     * @throws IllegalStateException if the model or the state is closed
+     */
+    public Tensor step(Tensor x, RnnState state) {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(state, "state");
+        guard.enter();
+        try {
+            if (state.model() != this) {
+                throw new IllegalArgumentException("the state belongs to another model");
+            }
+            int batch = state.batch();
+            boolean shapeOk = (x.dim() == 2 && x.size(0) == batch) || (x.dim() == 1 && batch == 1);
+            if (!shapeOk) {
+                throw new IllegalArgumentException("step input must be (" + batch + ", " + spec.inputSize() + ")"
+                    + (batch == 1 ? " or (" + spec.inputSize() + ")" : "") + ", got " + x.shapeString());
+            }
+            checkFeatures(x);
+            return state.advance(prepared, x);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    /** Frees the backend's resources after running calls return; idempotent. */
+    @Override
+    public void close() {
+        if (guard.close()) {
+            prepared.close();
+        }
+    }
+
+    /** True once closed. */
+    public boolean isClosed() {
+        return guard.isClosed();
+    }
+
+    private ForwardArgs borrow() {
+        ForwardArgs a = argsPool.poll();
+        return a != null ? a : new ForwardArgs();
+    }
+
+    /** The tensor's elements as an array starting at index 0: its own array, or a staged copy. */
+    static float[] arrayOf(Tensor t, ForwardArgs a, int stagingSlot) {
+        if (t.isArrayBacked() && t.arrayOffset() == 0) {
+            return t.array();
+        }
+        float[] copy = a.staging(stagingSlot, t.numel());
+        t.copyTo(copy, 0);
+        return copy;
+    }
+
+    /** (d0, d1, f) to (d1, d0, f). */
+    private static void swapLeadingDims(float[] src, int d0, int d1, int f, float[] dst) {
+        for (int i = 0; i < d0; i++) {
+            for (int j = 0; j < d1; j++) {
+                System.arraycopy(src, (i * d1 + j) * f, dst, (j * d0 + i) * f, f);
+            }
+        }
+    }
+
+    // ---- validation, in PyTorch's words (torch/nn/modules/rnn.py) ----
+
+    private boolean checkInput(Tensor input, Tensor h0, Tensor c0) {
+        String name = spec.mode().moduleName();
+        if (input.dim() != 2 && input.dim() != 3) {
+            throw new IllegalArgumentException(name + ": Expected input to be 2-D or 3-D but received "
+                + input.dim() + "-D tensor");
+        }
+        boolean unbatched = input.dim() == 2;
+        if (spec.mode() == CellMode.LSTM) {
+            if ((h0 == null) != (c0 == null)) {
+                throw new IllegalArgumentException("LSTM: hx must be a tuple (h_0, c_0): pass both or neither");
+            }
+            if (h0 != null && (h0.dim() != input.dim() || c0.dim() != input.dim())) {
+                throw new IllegalArgumentException(unbatched
+                    ? "For unbatched 2-D input, hx and cx should also be 2-D but got (" + h0.dim() + "-D, " + c0.dim() + "-D) tensors"
+                    : "For batched 3-D input, hx and cx should also be 3-D but got (" + h0.dim() + "-D, " + c0.dim() + "-D) tensors");
+            }
+        } else {
+            if (c0 != null) {
+                throw new IllegalArgumentException(name + " takes no c0: only LSTM has a cell state");
+            }
+            if (h0 != null && h0.dim() != input.dim()) {
+                throw new IllegalArgumentException(unbatched
+                    ? "For unbatched 2-D input, hx should also be 2-D but got " + h0.dim() + "-D tensor"
+                    : "For batched 3-D input, hx should also be 3-D but got " + h0.dim() + "-D tensor");
+            }
+        }
+        checkFeatures(input);
+        for (int d = 0; d < input.dim(); d++) {
+            if (input.size(d) == 0) {
+                throw new IllegalArgumentException(name + ": input " + input.shapeString()
+                    + " is empty; sequence length and batch size must be at least 1");
+            }
+        }
+        return unbatched;
+    }
+
+    private void checkFeatures(Tensor x) {
+        if (x.size(-1) != spec.inputSize()) {
+            throw new IllegalArgumentException("input.size(-1) must be equal to input_size. Expected "
+                + spec.inputSize() + ", got " + x.size(-1));
+        }
+    }
+
+    private void checkHidden(Tensor h0, Tensor c0, int batch, boolean unbatched) {
+        if (h0 == null) {
+            return;
+        }
+        int states = spec.numLayers() * spec.directions();
+        boolean lstm = spec.mode() == CellMode.LSTM;
+        checkHiddenShape(h0, states, batch, spec.outputHiddenSize(), unbatched, lstm ? "hidden[0]" : "hidden");
+        if (c0 != null) {
+            checkHiddenShape(c0, states, batch, spec.hiddenSize(), unbatched, "hidden[1]");
+        }
+    }
+
+    /** PyTorch unsqueezes unbatched hx to 3-D before checking, so messages show (L*dirs, 1, H). */
+    private static void checkHiddenShape(Tensor t, int states, int batch, int size, boolean unbatched, String what) {
+        int[] got = t.shape();
+        if (unbatched) {
+            got = new int[] {got[0], 1, got[1]};
+        }
+        int[] want = {states, batch, size};
+        if (!Arrays.equals(got, want)) {
+            throw new IllegalArgumentException("Expected " + what + " size (" + states + ", " + batch + ", " + size
+                + "), got " + Arrays.toString(got));
+        }
+    }
+
+    private static void checkLengths(int[] lengths, int seqLen, int batch, boolean unbatched) {
+        if (lengths == null) {
+            return;
+        }
+        if (unbatched) {
+            throw new IllegalArgumentException("lengths need a batched 3-D input; unbatched input is one whole sequence");
+        }
+        if (lengths.length != batch) {
+            throw new IllegalArgumentException("Expected `len(lengths)` to be equal to batch_size, but got "
+                + lengths.length + " (batch_size=" + batch + ")");
+        }
+        for (int i = 0; i < lengths.length; i++) {
+            if (lengths[i] <= 0) {
+                throw new IllegalArgumentException("Length of all samples has to be greater than 0, but found an "
+                    + "element in 'lengths' that is <= 0 (lengths[" + i + "] = " + lengths[i] + ")");
+            }
+            if (lengths[i] > seqLen) {
+                throw new IllegalArgumentException("lengths[" + i + "] = " + lengths[i]
+                    + " is longer than the input's sequence length " + seqLen);
+            }
+        }
+    }
+}

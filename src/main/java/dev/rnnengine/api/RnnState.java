@@ -1,0 +1,108 @@
+package dev.rnnengine.api;
+
+import dev.rnnengine.engine.ForwardArgs;
+import dev.rnnengine.engine.PreparedRnn;
+import java.util.Arrays;
+
+/**
+ * The recurrent state of {@code batch} sequences streamed through {@link RnnModel#step}.
+ *
+ * <p>A state belongs to one model and one stream: it is not safe for concurrent use, but
+ * distinct states of one model may step concurrently. Stepping allocates nothing.
+ */
+public final class RnnState {
+    private static final int STAGE_X = 0;
+
+    private final RnnModel model;
+    private final int batch;
+    private final float[] h;   // (L, N, H_out)
+    private final float[] c;   // (L, N, H), LSTM only
+    private final float[] out; // (N, H_out)
+    private final Tensor outView;
+    private final ForwardArgs args = new ForwardArgs();
+
+    RnnState(RnnModel model, int batch) {
+        RnnSpec spec = model.spec();
+        this.model = model;
+        this.batch = batch;
+        this.h = new float[spec.numLayers() * batch * spec.outputHiddenSize()];
+        this.c = spec.mode() == CellMode.LSTM ? new float[spec.numLayers() * batch * spec.hiddenSize()] : null;
+        this.out = new float[batch * spec.outputHiddenSize()];
+        this.outView = Tensor.of(out, batch, spec.outputHiddenSize());
+    }
+
+    RnnModel model() {
+        return model;
+    }
+
+    /** The number of sequences stepped together. */
+    public int batch() {
+        return batch;
+    }
+
+    /** A copy of the hidden state {@code (L, N, H_out)}, as PyTorch's h_n. */
+    public Tensor h() {
+        return Tensor.of(h.clone(), model.spec().numLayers(), batch, model.spec().outputHiddenSize());
+    }
+
+    /**
+     * A copy of the LSTM cell state {@code (L, N, H)}, as PyTorch's c_n.
+     *
+     * @throws UnsupportedOperationException if the model is not an LSTM
+     */
+    public Tensor c() {
+        if (c == null) {
+            throw new UnsupportedOperationException(model.spec().mode().moduleName() + " has no cell state");
+        }
+        return Tensor.of(c.clone(), model.spec().numLayers(), batch, model.spec().hiddenSize());
+    }
+
+    /**
+     * Replaces the state, as passing {@code h0} (and {@code c0}) to forward would.
+     *
+     * @param h0 {@code (L, N, H_out)}
+     * @param c0 LSTM: {@code (L, N, H)}; must be null otherwise
+     * @throws IllegalArgumentException if a shape does not match
+     */
+    public void set(Tensor h0, Tensor c0) {
+        RnnSpec spec = model.spec();
+        int[] hShape = {spec.numLayers(), batch, spec.outputHiddenSize()};
+        if (!Arrays.equals(h0.shape(), hShape)) {
+            throw new IllegalArgumentException("Expected hidden size " + Arrays.toString(hShape) + ", got " + h0.shapeString());
+        }
+        if ((c == null) != (c0 == null)) {
+            throw new IllegalArgumentException(c == null ? "only LSTM has a cell state" : "LSTM needs c0 as well as h0");
+        }
+        if (c0 != null) {
+            int[] cShape = {spec.numLayers(), batch, spec.hiddenSize()};
+            if (!Arrays.equals(c0.shape(), cShape)) {
+                throw new IllegalArgumentException("Expected cell size " + Arrays.toString(cShape) + ", got " + c0.shapeString());
+            }
+            c0.copyTo(c, 0);
+        }
+        h0.copyTo(h, 0);
+    }
+
+    /** Zeroes the state, to start new sequences. */
+    public void reset() {
+        Arrays.fill(h, 0f);
+        if (c != null) {
+            Arrays.fill(c, 0f);
+        }
+    }
+
+    /** One step: the backend reads and overwrites h and c in place (see ForwardArgs). */
+    Tensor advance(PreparedRnn prepared, Tensor x) {
+        args.seqLen = 1;
+        args.batch = batch;
+        args.x = RnnModel.arrayOf(x, args, STAGE_X);
+        args.h0 = h;
+        args.hN = h;
+        args.c0 = c;
+        args.cN = c;
+        args.lengths = null;
+        args.y = out; // (1, N, H_out): the top layer's new h
+        prepared.forward(args);
+        return outView;
+    }
+}

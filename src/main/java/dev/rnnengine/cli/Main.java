@@ -1,0 +1,250 @@
+package dev.rnnengine.cli;
+
+import dev.rnnengine.api.EngineOptions;
+import dev.rnnengine.api.RnnModel;
+import dev.rnnengine.api.RnnOutput;
+import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.api.Tensor;
+import dev.rnnengine.engine.Backends;
+import dev.rnnengine.io.MalformedFileException;
+import dev.rnnengine.io.ModelFile;
+import dev.rnnengine.io.SafetensorsFile;
+import dev.rnnengine.io.SafetensorsWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The {@code rnn} command: {@code infer}, {@code info}, {@code demo}. Exit codes: 0 success,
+ * 1 a bad file, shape or unavailable backend (one line on stderr), 2 bad arguments.
+ */
+public final class Main {
+    static final String USAGE = """
+        usage: rnn <command> [options]
+          demo                                  run a small model on every available backend
+          infer --model M --input I --output O  run a model file on an input file, write the output file
+                [--backend auto|scalar|vector|openblas|onednn] [--threads N] [--batch-first true|false]
+          info M [--batch-first true|false]     describe a model file and which backends run here
+          help                                  this text
+        files are safetensors (see README: model, input and output file contracts)""";
+
+    private Main() { }
+
+    /** Runs the command and exits with its status. */
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs the command; returns the exit status instead of exiting (for tests). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            err.println(USAGE);
+            return 2;
+        }
+        String cmd = args[0];
+        String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+        try {
+            switch (cmd) {
+                case "infer":
+                    return infer(Options.parse(rest, Set.of("model", "input", "output", "backend", "threads", "batch-first"), 0), out);
+                case "info":
+                    return info(Options.parse(rest, Set.of("batch-first", "backend"), 1), out);
+                case "demo":
+                    return Demo.run(Options.parse(rest, Set.of("backend", "threads"), 0), out);
+                case "help", "--help", "-h":
+                    out.println(USAGE);
+                    return 0;
+                default:
+                    err.println("rnn: unknown command '" + cmd + "'\n" + USAGE);
+                    return 2;
+            }
+        } catch (UsageException e) {
+            err.println("rnn " + cmd + ": " + e.getMessage() + " (rnn help for usage)");
+            return 2;
+        } catch (NoSuchFileException e) {
+            err.println("rnn " + cmd + ": no such file: " + e.getFile());
+            return 1;
+        } catch (IOException | IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
+            err.println("rnn " + cmd + ": " + e.getMessage());
+            return 1;
+        } catch (OutOfMemoryError e) {
+            err.println("rnn " + cmd + ": out of memory (" + e.getMessage() + "); raise -Xmx through RNN_JAVA_OPTS");
+            return 1;
+        }
+    }
+
+    static EngineOptions engineOptions(Options o) throws UsageException {
+        EngineOptions e = EngineOptions.defaults();
+        if (o.has("backend")) {
+            e = e.withBackend(o.get("backend"));
+        }
+        if (o.has("threads")) {
+            e = e.withThreads(o.intValue("threads", 1));
+        }
+        return e;
+    }
+
+    private static Map<String, String> overrides(Options o) throws UsageException {
+        Map<String, String> m = new HashMap<>();
+        if (o.has("batch-first")) {
+            String v = o.get("batch-first");
+            if (!v.equals("true") && !v.equals("false")) {
+                throw new UsageException("--batch-first takes true or false, got '" + v + "'");
+            }
+            m.put("batch_first", v);
+        }
+        return m;
+    }
+
+    private static int infer(Options o, PrintStream out) throws IOException, UsageException {
+        Path modelPath = Path.of(o.require("model"));
+        Path inputPath = Path.of(o.require("input"));
+        Path outputPath = Path.of(o.require("output"));
+        try (RnnModel model = RnnModel.load(modelPath, engineOptions(o), overrides(o));
+             SafetensorsFile in = SafetensorsFile.open(inputPath)) {
+            for (String name : in.names()) {
+                if (!List.of("input", "h0", "c0", "lengths").contains(name)) {
+                    throw new MalformedFileException(inputPath, "unexpected tensor '" + name
+                        + "' (an input file holds input, and optionally h0, c0, lengths)");
+                }
+            }
+            if (!in.contains("input")) {
+                throw new MalformedFileException(inputPath, "no tensor named 'input'");
+            }
+            Tensor x = in.floats("input");
+            Tensor h0 = in.contains("h0") ? in.floats("h0") : null;
+            Tensor c0 = in.contains("c0") ? in.floats("c0") : null;
+            int[] lengths = null;
+            if (in.contains("lengths")) {
+                if (in.info("lengths").shape().length != 1) {
+                    throw new MalformedFileException(inputPath, "lengths must be 1-D, got shape "
+                        + java.util.Arrays.toString(in.info("lengths").shape()));
+                }
+                long[] l = in.longs("lengths");
+                lengths = new int[l.length];
+                for (int i = 0; i < l.length; i++) {
+                    lengths[i] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, l[i]));
+                }
+            }
+            RnnOutput r = model.forward(x, h0, c0, lengths);
+            SafetensorsWriter w = new SafetensorsWriter().put("output", r.output()).put("h_n", r.hN());
+            if (r.cN() != null) {
+                w.put("c_n", r.cN());
+            }
+            w.write(outputPath);
+        }
+        return 0;
+    }
+
+    private static int info(Options o, PrintStream out) throws IOException, UsageException {
+        Path path = Path.of(o.positional(0, "model file"));
+        RnnSpec s;
+        try (SafetensorsFile f = SafetensorsFile.open(path)) {
+            s = ModelFile.read(f, overrides(o)).spec();
+        }
+        out.println("model:        " + path);
+        out.println("mode:         " + s.mode() + " (torch.nn." + s.mode().moduleName() + ", nonlinearity=" + s.nonlinearity() + ")");
+        out.println("input_size:   " + s.inputSize());
+        out.println("hidden_size:  " + s.hiddenSize() + (s.projSize() > 0 ? " (proj_size " + s.projSize() + ")" : ""));
+        out.println("num_layers:   " + s.numLayers() + (s.bidirectional() ? ", bidirectional" : ""));
+        out.println("bias:         " + s.bias());
+        out.println("batch_first:  " + s.batchFirst());
+        out.println("parameters:   " + s.parameterCount());
+        out.println("backends here:");
+        for (Backends.Availability a : Backends.all().values()) {
+            out.printf("  %-9s %s%n", a.name(), a.available() ? "available: " + a.backend().describe()
+                : "unavailable: " + a.reason());
+        }
+        out.println("auto selects: " + Backends.select("auto").name());
+        return 0;
+    }
+
+    /** A command-line mistake; exit status 2. */
+    static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String msg) {
+            super(msg);
+        }
+    }
+
+    /** {@code --key value} options plus positional arguments. */
+    static final class Options {
+        private final Map<String, String> values = new HashMap<>();
+        private final List<String> positional = new java.util.ArrayList<>();
+
+        static Options parse(String[] args, Set<String> allowed, int maxPositional) throws UsageException {
+            Options o = new Options();
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (a.startsWith("--")) {
+                    String key = a.substring(2);
+                    String value = null;
+                    int eq = key.indexOf('=');
+                    if (eq >= 0) {
+                        value = key.substring(eq + 1);
+                        key = key.substring(0, eq);
+                    }
+                    if (!allowed.contains(key)) {
+                        throw new UsageException("unknown option --" + key);
+                    }
+                    if (value == null) {
+                        if (i + 1 >= args.length) {
+                            throw new UsageException("--" + key + " needs a value");
+                        }
+                        value = args[++i];
+                    }
+                    if (o.values.put(key, value) != null) {
+                        throw new UsageException("--" + key + " given twice");
+                    }
+                } else {
+                    o.positional.add(a);
+                }
+            }
+            if (o.positional.size() > maxPositional) {
+                throw new UsageException("unexpected argument '" + o.positional.get(maxPositional) + "'");
+            }
+            return o;
+        }
+
+        boolean has(String key) {
+            return values.containsKey(key);
+        }
+
+        String get(String key) {
+            return values.get(key);
+        }
+
+        String require(String key) throws UsageException {
+            String v = values.get(key);
+            if (v == null) {
+                throw new UsageException("--" + key + " is required");
+            }
+            return v;
+        }
+
+        int intValue(String key, int min) throws UsageException {
+            try {
+                int v = Integer.parseInt(values.get(key));
+                if (v < min) {
+                    throw new UsageException("--" + key + " must be at least " + min);
+                }
+                return v;
+            } catch (NumberFormatException e) {
+                throw new UsageException("--" + key + " takes an integer, got '" + values.get(key) + "'");
+            }
+        }
+
+        String positional(int i, String what) throws UsageException {
+            if (i >= positional.size()) {
+                throw new UsageException("missing " + what);
+            }
+            return positional.get(i);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package dev.rnnengine.io;
+
+import dev.rnnengine.api.CellMode;
+import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.api.Tensor;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The model file contract (DESIGN.md section 3): the {@code state_dict} of one
+ * {@code nn.RNN/LSTM/GRU} under PyTorch's names, with hyper-parameters as metadata.
+ *
+ * <p>Metadata that is missing is inferred from the tensor names and shapes where they
+ * determine it (sizes, layers, bias, bidirectional, proj_size, LSTM vs GRU vs RNN); what they
+ * do not determine ({@code batch_first}, and tanh vs relu for an RNN) must be given.
+ * Metadata that contradicts the tensors is an error.
+ *
+ * @param spec      the hyper-parameters
+ * @param stateDict the tensors by PyTorch name (views of the file: copy before closing it)
+ */
+public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
+
+    /**
+     * Reads the spec and tensors of an open file. {@code overrides} takes the place of
+     * metadata keys (for files that lack them, e.g. {@code batch_first}).
+     *
+     * @throws MalformedFileException if the file is not a usable RNN model (the message says why)
+     */
+    public static ModelFile read(SafetensorsFile f, Map<String, String> overrides) throws MalformedFileException {
+        Map<String, String> meta = new LinkedHashMap<>(f.metadata());
+        meta.putAll(overrides);
+        if (!f.contains("weight_ih_l0") || !f.contains("weight_hh_l0")) {
+            throw new MalformedFileException(f.path(), "no 'weight_ih_l0'/'weight_hh_l0' tensors: "
+                + "not the state_dict of an nn.RNN, nn.LSTM or nn.GRU");
+        }
+        int[] wih = matrix(f, "weight_ih_l0");
+        int[] whh = matrix(f, "weight_hh_l0");
+        int projSize = 0;
+        int hidden = whh[1];
+        if (f.contains("weight_hr_l0")) {
+            int[] whr = matrix(f, "weight_hr_l0");
+            projSize = whr[0];
+            hidden = whr[1];
+        }
+        if (hidden <= 0 || wih[0] % hidden != 0) {
+            throw new MalformedFileException(f.path(), "weight_ih_l0 " + Arrays.toString(wih)
+                + " has no whole number of gate blocks of hidden size " + hidden);
+        }
+        int gates = wih[0] / hidden;
+        int layers = 0;
+        while (f.contains("weight_ih_l" + layers)) {
+            layers++;
+        }
+        try {
+            CellMode mode = inferMode(f, meta, gates);
+            int inputSize = check(f, meta, "input_size", wih[1]);
+            hidden = check(f, meta, "hidden_size", hidden);
+            layers = check(f, meta, "num_layers", layers);
+            projSize = check(f, meta, "proj_size", projSize);
+            boolean bias = checkFlag(f, meta, "bias", f.contains("bias_ih_l0"));
+            boolean bidirectional = checkFlag(f, meta, "bidirectional", f.contains("weight_ih_l0_reverse"));
+            String bf = meta.get("batch_first");
+            if (bf == null) {
+                throw new MalformedFileException(f.path(), "metadata 'batch_first' is missing and the tensors "
+                    + "cannot tell it; add it to __metadata__ (\"true\" or \"false\") or pass --batch-first");
+            }
+            boolean batchFirst = parseFlag(f, "batch_first", bf);
+            RnnSpec spec = new RnnSpec(mode, inputSize, hidden, layers, bias, batchFirst, bidirectional, projSize);
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (String name : f.names()) {
+                tensors.put(name, f.floats(name));
+            }
+            return new ModelFile(spec, tensors);
+        } catch (IllegalArgumentException e) {
+            throw new MalformedFileException(f.path(), e.getMessage());
+        }
+    }
+
+    private static int[] matrix(SafetensorsFile f, String name) throws MalformedFileException {
+        int[] s = f.info(name).shape();
+        if (s.length != 2) {
+            throw new MalformedFileException(f.path(), name + " must be 2-D, got shape " + Arrays.toString(s));
+        }
+        return s;
+    }
+
+    private static CellMode inferMode(SafetensorsFile f, Map<String, String> meta, int gates)
+            throws MalformedFileException {
+        String nl = meta.get("nonlinearity");
+        if (nl != null && !nl.equals("tanh") && !nl.equals("relu")) {
+            throw new MalformedFileException(f.path(), "Unknown nonlinearity '" + nl + "'. Select from 'tanh' or 'relu'.");
+        }
+        String m = meta.get("mode");
+        CellMode mode;
+        if (m != null) {
+            mode = CellMode.parse(m);
+            if (mode.gates() != gates) {
+                throw new MalformedFileException(f.path(), "metadata mode=" + m + " needs " + mode.gates()
+                    + " gate blocks but weight_ih_l0 has " + gates);
+            }
+        } else if (gates == 4) {
+            mode = CellMode.LSTM;
+        } else if (gates == 3) {
+            mode = CellMode.GRU;
+        } else if (gates == 1) {
+            if (nl == null) {
+                throw new MalformedFileException(f.path(), "metadata 'mode' and 'nonlinearity' are missing and the "
+                    + "tensors cannot tell tanh from relu; add mode=RNN_TANH or RNN_RELU to __metadata__");
+            }
+            mode = nl.equals("relu") ? CellMode.RNN_RELU : CellMode.RNN_TANH;
+        } else {
+            throw new MalformedFileException(f.path(), "weight_ih_l0 has " + gates
+                + " gate blocks; RNN has 1, LSTM 4, GRU 3");
+        }
+        if (nl != null && !nl.equals(mode.nonlinearity())) {
+            throw new MalformedFileException(f.path(), "metadata nonlinearity=" + nl + " contradicts mode=" + mode);
+        }
+        return mode;
+    }
+
+    private static int check(SafetensorsFile f, Map<String, String> meta, String key, int inferred)
+            throws MalformedFileException {
+        String v = meta.get(key);
+        if (v == null) {
+            return inferred;
+        }
+        int given;
+        try {
+            given = Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new MalformedFileException(f.path(), "metadata " + key + "='" + v + "' is not an integer");
+        }
+        if (given != inferred) {
+            throw new MalformedFileException(f.path(), "metadata " + key + "=" + given
+                + " contradicts the tensors, which say " + inferred);
+        }
+        return given;
+    }
+
+    private static boolean checkFlag(SafetensorsFile f, Map<String, String> meta, String key, boolean inferred)
+            throws MalformedFileException {
+        String v = meta.get(key);
+        if (v == null) {
+            return inferred;
+        }
+        boolean given = parseFlag(f, key, v);
+        if (given != inferred) {
+            throw new MalformedFileException(f.path(), "metadata " + key + "=" + given
+                + " contradicts the tensors, which say " + inferred);
+        }
+        return given;
+    }
+
+    private static boolean parseFlag(SafetensorsFile f, String key, String v) throws MalformedFileException {
+        switch (v.trim().toLowerCase(Locale.ROOT)) {
+            case "true", "1":
+                return true;
+            case "false", "0":
+                return false;
+            default:
+                throw new MalformedFileException(f.path(), "metadata " + key + "='" + v + "' is not true or false");
+        }
+    }
+}
