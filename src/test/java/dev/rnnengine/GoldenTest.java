@@ -1,0 +1,81 @@
+package dev.rnnengine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.rnnengine.api.EngineOptions;
+import dev.rnnengine.api.RnnModel;
+import dev.rnnengine.api.RnnOutput;
+import dev.rnnengine.api.Tensor;
+import dev.rnnengine.engine.Backends;
+import dev.rnnengine.io.SafetensorsFile;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every golden case (computed by PyTorch in float64) on every expected backend. */
+class GoldenTest {
+    private static final AtomicInteger CHECKED = new AtomicInteger();
+
+    static Stream<Arguments> cases() {
+        return TestSupport.expectedBackends().stream()
+            .flatMap(b -> TestSupport.goldenCases().stream().map(c -> Arguments.of(b, c.getFileName().toString(), c)));
+    }
+
+    @Test
+    void everyExpectedBackendIsAvailable() {
+        for (String b : TestSupport.expectedBackends()) {
+            Backends.Availability a = Backends.availability(b);
+            assertTrue(a.available(), "backend " + b + " must run here: " + a.reason());
+        }
+    }
+
+    @Test
+    void thereAreGoldenCases() {
+        assertTrue(TestSupport.goldenCases().size() >= 50, "golden cases missing from test resources");
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void matchesPyTorch(String backend, String name, Path dir) throws Exception {
+        EngineOptions opts = EngineOptions.defaults().withBackend(backend);
+        try (RnnModel model = RnnModel.load(dir.resolve("model.safetensors"), opts, Map.of());
+             SafetensorsFile in = SafetensorsFile.open(dir.resolve("input.safetensors"));
+             SafetensorsFile exp = SafetensorsFile.open(dir.resolve("expected.safetensors"))) {
+            assertEquals(backend, model.backendName(), "the model must run on the backend asked for");
+            Tensor h0 = in.contains("h0") ? in.floats("h0") : null;
+            Tensor c0 = in.contains("c0") ? in.floats("c0") : null;
+            int[] lengths = null;
+            if (in.contains("lengths")) {
+                long[] l = in.longs("lengths");
+                lengths = new int[l.length];
+                for (int i = 0; i < l.length; i++) {
+                    lengths[i] = Math.toIntExact(l[i]);
+                }
+            }
+            RnnOutput out = model.forward(in.floats("input"), h0, c0, lengths);
+            TestSupport.assertClose(name + " output", exp.floats("output"), out.output());
+            TestSupport.assertClose(name + " h_n", exp.floats("h_n"), out.hN());
+            if (exp.contains("c_n")) {
+                TestSupport.assertClose(name + " c_n", exp.floats("c_n"), out.cN());
+            } else {
+                assertNull(out.cN());
+            }
+            CHECKED.incrementAndGet();
+        }
+    }
+
+    @AfterAll
+    static void noCaseWasSkipped() {
+        // A silent skip (filtered case, unavailable backend) must not look like a pass.
+        int expected = TestSupport.expectedBackends().size() * TestSupport.goldenCases().size();
+        assertEquals(expected, CHECKED.get(), "golden checks actually run");
+    }
+}
