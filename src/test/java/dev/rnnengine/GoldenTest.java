@@ -25,7 +25,7 @@ class GoldenTest {
     private static final AtomicInteger CHECKED = new AtomicInteger();
 
     static Stream<Arguments> cases() {
-        return TestSupport.expectedBackends().stream()
+        return TestSupport.configs().stream()
             .flatMap(b -> TestSupport.goldenCases().stream().map(c -> Arguments.of(b, c.getFileName().toString(), c)));
     }
 
@@ -44,8 +44,9 @@ class GoldenTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void matchesPyTorch(String backend, String name, Path dir) throws Exception {
-        EngineOptions opts = EngineOptions.defaults().withBackend(backend);
+    void matchesPyTorch(TestSupport.Config config, String name, Path dir) throws Exception {
+        String backend = config.backend();
+        EngineOptions opts = new EngineOptions(backend, config.threads());
         try (RnnModel model = RnnModel.load(dir.resolve("model.safetensors"), opts, Map.of());
              SafetensorsFile in = SafetensorsFile.open(dir.resolve("input.safetensors"));
              SafetensorsFile exp = SafetensorsFile.open(dir.resolve("expected.safetensors"))) {
@@ -75,7 +76,7 @@ class GoldenTest {
     @AfterAll
     static void noCaseWasSkipped() {
         // A silent skip (filtered case, unavailable backend) must not look like a pass.
-        int expected = TestSupport.expectedBackends().size() * TestSupport.goldenCases().size();
+        int expected = TestSupport.configs().size() * TestSupport.goldenCases().size();
         assertEquals(expected, CHECKED.get(), "golden checks actually run");
     }
 }

@@ -20,7 +20,27 @@ public final class TestSupport {
      * Override with -Drnn.test.backends=scalar,vector.
      */
     public static List<String> expectedBackends() {
-        return List.of(System.getProperty("rnn.test.backends", "scalar").split(","));
+        return List.of(System.getProperty("rnn.test.backends", "scalar,vector").split(","));
+    }
+
+    /** A backend at a thread count. */
+    public record Config(String backend, int threads) {
+        @Override
+        public String toString() {
+            return backend + "x" + threads;
+        }
+    }
+
+    /** Each expected backend at 1 thread, and the multi-threaded ones at 2 as well. */
+    public static List<Config> configs() {
+        List<Config> l = new java.util.ArrayList<>();
+        for (String b : expectedBackends()) {
+            l.add(new Config(b, 1));
+            if (!b.equals("scalar")) {
+                l.add(new Config(b, 2));
+            }
+        }
+        return l;
     }
 
     /** Every golden case directory: shared/golden's cases and the project's extra ones. */

@@ -29,6 +29,8 @@ public final class ForwardArgs {
     public float[] y;
     public float[] hN;
     public float[] cN;
+    /** A backend's per-args object (its task, barriers), created on first use and kept. */
+    public Object backendCache;
 
     private float[][] floats = new float[8][];
     private float[][] staging = new float[8][];
