@@ -16,6 +16,7 @@ final class VectorKernels {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int V = S.length();
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
+    private static final int KC = 128;
 
     private VectorKernels() { }
 
@@ -53,28 +54,61 @@ final class VectorKernels {
     }
 
     /**
-     * {@code out[r][u*nr + c] = bias[u*nr + c] + sum_k x[r][k] * panel[(u*K + k)*nr + c]} for
-     * rows {@code r < rows} and unit blocks {@code u0 <= u < u1}; {@code nr} is G*V.
-     * Register-blocked: 4 rows x 2 vectors (8 independent FMA chains), then the row and
-     * vector tails with the same code at smaller sizes.
+     * Packs W {@code (gates*hidden, cols)} for {@link #gemm}: column vector j (gate {@code j % gates}
+     * of unit block {@code j / gates}, as in {@link #pack}) goes to pair panel {@code j / 2} laid
+     * out {@code [k][2V]}, so the GEMM streams one contiguous 2V-wide row per k. An odd vector
+     * count leaves the last pair half zero.
      */
-    static void gemm(float[] x, int xOff, int ldx, int rows, int cols, float[] panel, int nr, float[] bias,
-                     float[] out, int outOff, int ldo, int u0, int u1) {
-        for (int u = u0; u < u1; u++) {
-            int pu = u * cols * nr;
-            int c = 0;
-            for (; c + 2 * V <= nr; c += 2 * V) {
-                int r = 0;
-                for (; r + 4 <= rows; r += 4) {
-                    gemm4x2(x, xOff + r * ldx, ldx, cols, panel, pu + c, nr, bias, u * nr + c, out, outOff + r * ldo + u * nr + c, ldo);
-                }
-                for (; r < rows; r++) {
-                    gemm1x2(x, xOff + r * ldx, cols, panel, pu + c, nr, bias, u * nr + c, out, outOff + r * ldo + u * nr + c);
+    static float[] packPairs(float[] w, int gates, int hidden, int cols) {
+        int vectors = units(hidden) * gates;
+        int pairs = (vectors + 1) / 2;
+        float[] p = new float[pairs * cols * 2 * V];
+        for (int g = 0; g < gates; g++) {
+            for (int j = 0; j < hidden; j++) {
+                int vec = (j / V) * gates + g;
+                int base = (vec / 2) * cols * 2 * V + (vec % 2) * V + j % V;
+                int src = (g * hidden + j) * cols;
+                for (int k = 0; k < cols; k++) {
+                    p[base + k * 2 * V] = w[src + k];
                 }
             }
-            if (c < nr) { // one vector left (G odd)
+        }
+        return p;
+    }
+
+    /**
+     * {@code out[r][j*V + c] = bias[j*V + c] + sum_k x[r][k] * W[j][k][c]} for rows {@code r < rows}
+     * and column vectors {@code j0 <= j < j1} (j0 even) of a {@link #packPairs} panel; {@code j*V}
+     * is also vector j's column in {@code [u][g][V]} order. Register-blocked 4 rows x 2 vectors
+     * (8 independent FMA chains) over contiguous pair panels.
+     */
+    static void gemm(float[] x, int xOff, int ldx, int rows, int cols, float[] panel, float[] bias,
+                     float[] out, int outOff, int ldo, int j0, int j1) {
+        final int nr = 2 * V;
+        // k blocks keep a pair panel's slice and 4 rows of x in L1; partial sums go through
+        // out, which keeps the summation order (and so the bits) of an unblocked loop.
+        for (int kb = 0; kb < cols; kb += KC) {
+            int kn = Math.min(KC, cols - kb);
+            float[] init = kb == 0 ? bias : out;
+            int j = j0;
+            for (; j + 1 < j1; j += 2) {
+                int pA = (j / 2) * cols * nr + kb * nr;
+                int r = 0;
+                for (; r + 4 <= rows; r += 4) {
+                    int o = outOff + r * ldo + j * V;
+                    gemm4x2(x, xOff + r * ldx + kb, ldx, kn, panel, pA, pA + V, nr, init, kb == 0 ? j * V : o, kb == 0 ? 0 : ldo,
+                        out, o, ldo);
+                }
+                for (; r < rows; r++) {
+                    int o = outOff + r * ldo + j * V;
+                    gemm1x2(x, xOff + r * ldx + kb, kn, panel, pA, pA + V, nr, init, kb == 0 ? j * V : o, out, o);
+                }
+            }
+            if (j < j1) { // an odd vector count leaves one, in the first half of its pair panel
+                int pA = (j / 2) * cols * nr + kb * nr;
                 for (int r = 0; r < rows; r++) {
-                    gemm1x1(x, xOff + r * ldx, cols, panel, pu + c, nr, bias, u * nr + c, out, outOff + r * ldo + u * nr + c);
+                    int o = outOff + r * ldo + j * V;
+                    gemm1x1(x, xOff + r * ldx + kb, kn, panel, pA, nr, init, kb == 0 ? j * V : o, out, o);
                 }
             }
         }
@@ -84,29 +118,31 @@ final class VectorKernels {
         return bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, at);
     }
 
-    private static void gemm4x2(float[] x, int xAt, int ldx, int cols, float[] p, int pAt, int nr, float[] bias, int bAt,
-                                float[] out, int oAt, int ldo) {
-        FloatVector a00 = init(bias, bAt);
-        FloatVector a01 = init(bias, bAt + V);
-        FloatVector a10 = a00;
-        FloatVector a11 = a01;
-        FloatVector a20 = a00;
-        FloatVector a21 = a01;
-        FloatVector a30 = a00;
-        FloatVector a31 = a01;
+    /** Vectors j and j+1 (panel offsets pA, pB; columns bAt and bAt+V) for 4 rows. */
+    /** Init row i from {@code init[iAt + i*ldi]} (ldi 0: one bias row for all; init null: zero). */
+    private static void gemm4x2(float[] x, int xAt, int ldx, int cols, float[] p, int pA, int pB, int nr,
+                                float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
+        FloatVector a00 = init(init, iAt);
+        FloatVector a01 = init(init, iAt + V);
+        FloatVector a10 = init(init, iAt + ldi);
+        FloatVector a11 = init(init, iAt + ldi + V);
+        FloatVector a20 = init(init, iAt + 2 * ldi);
+        FloatVector a21 = init(init, iAt + 2 * ldi + V);
+        FloatVector a30 = init(init, iAt + 3 * ldi);
+        FloatVector a31 = init(init, iAt + 3 * ldi + V);
         for (int k = 0; k < cols; k++) {
-            FloatVector w0 = FloatVector.fromArray(S, p, pAt + k * nr);
-            FloatVector w1 = FloatVector.fromArray(S, p, pAt + k * nr + V);
+            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * nr);
+            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * nr);
             FloatVector x0 = FloatVector.broadcast(S, x[xAt + k]);
-            FloatVector x1 = FloatVector.broadcast(S, x[xAt + ldx + k]);
-            FloatVector x2 = FloatVector.broadcast(S, x[xAt + 2 * ldx + k]);
-            FloatVector x3 = FloatVector.broadcast(S, x[xAt + 3 * ldx + k]);
             a00 = w0.fma(x0, a00);
             a01 = w1.fma(x0, a01);
+            FloatVector x1 = FloatVector.broadcast(S, x[xAt + ldx + k]);
             a10 = w0.fma(x1, a10);
             a11 = w1.fma(x1, a11);
+            FloatVector x2 = FloatVector.broadcast(S, x[xAt + 2 * ldx + k]);
             a20 = w0.fma(x2, a20);
             a21 = w1.fma(x2, a21);
+            FloatVector x3 = FloatVector.broadcast(S, x[xAt + 3 * ldx + k]);
             a30 = w0.fma(x3, a30);
             a31 = w1.fma(x3, a31);
         }
@@ -120,43 +156,28 @@ final class VectorKernels {
         a31.intoArray(out, oAt + 3 * ldo + V);
     }
 
-    private static void gemm1x2(float[] x, int xAt, int cols, float[] p, int pAt, int nr, float[] bias, int bAt,
-                                float[] out, int oAt) {
+    // The tails sum over k in the same order as gemm4x2, so a vector's result never depends
+    // on which kernel (and so which thread split) computed it: runs are bit-reproducible.
+    private static void gemm1x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr, float[] bias,
+                                int bAt, float[] out, int oAt) {
         FloatVector a0 = init(bias, bAt);
         FloatVector a1 = init(bias, bAt + V);
-        FloatVector b0 = FloatVector.zero(S);
-        FloatVector b1 = FloatVector.zero(S);
-        int k = 0;
-        for (; k + 1 < cols; k += 2) {
+        for (int k = 0; k < cols; k++) {
             FloatVector x0 = FloatVector.broadcast(S, x[xAt + k]);
-            FloatVector x1 = FloatVector.broadcast(S, x[xAt + k + 1]);
-            a0 = FloatVector.fromArray(S, p, pAt + k * nr).fma(x0, a0);
-            a1 = FloatVector.fromArray(S, p, pAt + k * nr + V).fma(x0, a1);
-            b0 = FloatVector.fromArray(S, p, pAt + (k + 1) * nr).fma(x1, b0);
-            b1 = FloatVector.fromArray(S, p, pAt + (k + 1) * nr + V).fma(x1, b1);
+            a0 = FloatVector.fromArray(S, p, pA + k * nr).fma(x0, a0);
+            a1 = FloatVector.fromArray(S, p, pB + k * nr).fma(x0, a1);
         }
-        if (k < cols) {
-            FloatVector x0 = FloatVector.broadcast(S, x[xAt + k]);
-            a0 = FloatVector.fromArray(S, p, pAt + k * nr).fma(x0, a0);
-            a1 = FloatVector.fromArray(S, p, pAt + k * nr + V).fma(x0, a1);
-        }
-        a0.add(b0).intoArray(out, oAt);
-        a1.add(b1).intoArray(out, oAt + V);
+        a0.intoArray(out, oAt);
+        a1.intoArray(out, oAt + V);
     }
 
-    private static void gemm1x1(float[] x, int xAt, int cols, float[] p, int pAt, int nr, float[] bias, int bAt,
+    private static void gemm1x1(float[] x, int xAt, int cols, float[] p, int pA, int nr, float[] bias, int bAt,
                                 float[] out, int oAt) {
         FloatVector a0 = init(bias, bAt);
-        FloatVector b0 = FloatVector.zero(S);
-        int k = 0;
-        for (; k + 1 < cols; k += 2) {
-            a0 = FloatVector.fromArray(S, p, pAt + k * nr).fma(FloatVector.broadcast(S, x[xAt + k]), a0);
-            b0 = FloatVector.fromArray(S, p, pAt + (k + 1) * nr).fma(FloatVector.broadcast(S, x[xAt + k + 1]), b0);
+        for (int k = 0; k < cols; k++) {
+            a0 = FloatVector.fromArray(S, p, pA + k * nr).fma(FloatVector.broadcast(S, x[xAt + k]), a0);
         }
-        if (k < cols) {
-            a0 = FloatVector.fromArray(S, p, pAt + k * nr).fma(FloatVector.broadcast(S, x[xAt + k]), a0);
-        }
-        a0.add(b0).intoArray(out, oAt);
+        a0.intoArray(out, oAt);
     }
 
     // ---- one time step of one sequence, unit blocks u0..u1, gate math fused ----

@@ -61,7 +61,7 @@ final class VectorRnn implements PreparedRnn {
         for (int lw = 0; lw < n; lw++) {
             LayerWeights w = weights.get(lw);
             int layer = lw / dirs;
-            wx[lw] = VectorKernels.pack(w.wIh(), gates, hidden, spec.layerInputSize(layer));
+            wx[lw] = VectorKernels.packPairs(w.wIh(), gates, hidden, spec.layerInputSize(layer));
             wh[lw] = VectorKernels.pack(w.wHh(), gates, hidden, hOut);
             if (w.bIh() != null) {
                 float[] b = new float[gates * hidden];
@@ -75,7 +75,7 @@ final class VectorRnn implements PreparedRnn {
                 }
             }
             if (w.wHr() != null) {
-                wr[lw] = VectorKernels.pack(w.wHr(), 1, hOut, hidden);
+                wr[lw] = VectorKernels.packPairs(w.wHr(), 1, hOut, hidden);
             }
         }
     }
@@ -146,11 +146,14 @@ final class VectorRnn implements PreparedRnn {
             for (int layer = 0; layer < spec.numLayers(); layer++) {
                 int inSize = spec.layerInputSize(layer);
                 float[] out = layer == spec.numLayers() - 1 ? a.y : layerOut[layer % 2];
-                int u0 = lo(units, worker, workers);
-                int u1 = lo(units, worker + 1, workers);
+                // Column vectors split in pairs, so each worker starts on a pair panel.
+                int pairs = (units * gates + 1) / 2;
+                int j0 = 2 * lo(pairs, worker, workers);
+                int j1 = Math.min(units * gates, 2 * lo(pairs, worker + 1, workers));
                 for (int d = 0; d < dirs; d++) {
                     int lw = layer * dirs + d;
-                    VectorKernels.gemm(in, 0, inSize, rows, inSize, wx[lw], gates * V, bx[lw], xp[d], 0, gates * hPad, u0, u1);
+                    VectorKernels.gemm(in, 0, inSize, rows, inSize, wx[lw], bx[lw], xp[d], 0, gates * hPad,
+                        j0, j1);
                 }
                 everyone.await();
                 if (dirs == 2 && workers >= 2) {
@@ -177,8 +180,11 @@ final class VectorRnn implements PreparedRnn {
             final boolean proj = wr[lw] != null;
             final int u0 = lo(units, wi, wn);
             final int u1 = lo(units, wi + 1, wn);
-            final int p0 = lo(outUnits, wi, wn);   // this worker's slice of h: [e0, e1)
-            final int p1 = lo(outUnits, wi + 1, wn);
+            // This worker's slice of h, [e0, e1): its own unit blocks, or with a projection its
+            // pair-aligned share of the projection's output blocks.
+            final int pairs = (outUnits + 1) / 2;
+            final int p0 = proj ? 2 * lo(pairs, wi, wn) : u0;
+            final int p1 = proj ? Math.min(outUnits, 2 * lo(pairs, wi + 1, wn)) : u1;
             final int e0 = p0 * V;
             final int e1 = Math.min(p1 * V, hOut);
             final int c0 = u0 * V;
@@ -215,7 +221,7 @@ final class VectorRnn implements PreparedRnn {
                 }
                 if (proj) {
                     barrier.await(); // every unit of h_full is ready
-                    VectorKernels.gemm(hf, 0, hPad, batch, hidden, wr[lw], V, null, hNext, 0, hOutPad, p0, p1);
+                    VectorKernels.gemm(hf, 0, hPad, batch, hidden, wr[lw], null, hNext, 0, hOutPad, p0, p1);
                 }
                 for (int n = 0; n < batch; n++) {
                     int yAt = (t * batch + n) * outWidth + dir * hOut;
