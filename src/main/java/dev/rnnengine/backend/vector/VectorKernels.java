@@ -17,6 +17,8 @@ final class VectorKernels {
     static final int V = S.length();
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
     private static final int KC = 128;
+    private static final int NR = 2 * V; // pair panel row: two vectors per k
+    private static final int MC = 32;
 
     private VectorKernels() { }
 
@@ -84,31 +86,35 @@ final class VectorKernels {
      */
     static void gemm(float[] x, int xOff, int ldx, int rows, int cols, float[] panel, float[] bias,
                      float[] out, int outOff, int ldo, int j0, int j1) {
-        final int nr = 2 * V;
-        // k blocks keep a pair panel's slice and 4 rows of x in L1; partial sums go through
-        // out, which keeps the summation order (and so the bits) of an unblocked loop.
+        final int nr = NR;
+        // Blocks of KC columns and MC rows keep x's block in L1 while the pair panels sweep it;
+        // partial sums go through out, which keeps an unblocked loop's summation order (and bits).
         for (int kb = 0; kb < cols; kb += KC) {
             int kn = Math.min(KC, cols - kb);
-            float[] init = kb == 0 ? bias : out;
-            int j = j0;
-            for (; j + 1 < j1; j += 2) {
-                int pA = (j / 2) * cols * nr + kb * nr;
-                int r = 0;
-                for (; r + 4 <= rows; r += 4) {
-                    int o = outOff + r * ldo + j * V;
-                    gemm4x2(x, xOff + r * ldx + kb, ldx, kn, panel, pA, pA + V, nr, init, kb == 0 ? j * V : o, kb == 0 ? 0 : ldo,
-                        out, o, ldo);
+            boolean first = kb == 0;
+            float[] init = first ? bias : out;
+            for (int mb = 0; mb < rows; mb += MC) {
+                int mEnd = Math.min(rows, mb + MC);
+                int j = j0;
+                for (; j + 1 < j1; j += 2) {
+                    int pA = (j / 2) * cols * nr + kb * nr;
+                    int r = mb;
+                    for (; r + 4 <= mEnd; r += 4) {
+                        int o = outOff + r * ldo + j * V;
+                        gemm4x2(x, xOff + r * ldx + kb, ldx, kn, panel, pA, pA + V, init, first ? j * V : o,
+                            first ? 0 : ldo, out, o, ldo);
+                    }
+                    for (; r < mEnd; r++) {
+                        int o = outOff + r * ldo + j * V;
+                        gemm1x2(x, xOff + r * ldx + kb, kn, panel, pA, pA + V, init, first ? j * V : o, out, o);
+                    }
                 }
-                for (; r < rows; r++) {
-                    int o = outOff + r * ldo + j * V;
-                    gemm1x2(x, xOff + r * ldx + kb, kn, panel, pA, pA + V, nr, init, kb == 0 ? j * V : o, out, o);
-                }
-            }
-            if (j < j1) { // an odd vector count leaves one, in the first half of its pair panel
-                int pA = (j / 2) * cols * nr + kb * nr;
-                for (int r = 0; r < rows; r++) {
-                    int o = outOff + r * ldo + j * V;
-                    gemm1x1(x, xOff + r * ldx + kb, kn, panel, pA, nr, init, kb == 0 ? j * V : o, out, o);
+                if (j < j1) { // an odd vector count leaves one, in the first half of its pair panel
+                    int pA = (j / 2) * cols * nr + kb * nr;
+                    for (int r = mb; r < mEnd; r++) {
+                        int o = outOff + r * ldo + j * V;
+                        gemm1x1(x, xOff + r * ldx + kb, kn, panel, pA, init, first ? j * V : o, out, o);
+                    }
                 }
             }
         }
@@ -120,7 +126,7 @@ final class VectorKernels {
 
     /** Vectors j and j+1 (panel offsets pA, pB; columns bAt and bAt+V) for 4 rows. */
     /** Init row i from {@code init[iAt + i*ldi]} (ldi 0: one bias row for all; init null: zero). */
-    private static void gemm4x2(float[] x, int xAt, int ldx, int cols, float[] p, int pA, int pB, int nr,
+    private static void gemm4x2(float[] x, int xAt, int ldx, int cols, float[] p, int pA, int pB,
                                 float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
         FloatVector a00 = init(init, iAt);
         FloatVector a01 = init(init, iAt + V);
@@ -131,8 +137,8 @@ final class VectorKernels {
         FloatVector a30 = init(init, iAt + 3 * ldi);
         FloatVector a31 = init(init, iAt + 3 * ldi + V);
         for (int k = 0; k < cols; k++) {
-            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * nr);
-            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * nr);
+            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * NR);
+            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * NR);
             FloatVector x0 = FloatVector.broadcast(S, x[xAt + k]);
             a00 = w0.fma(x0, a00);
             a01 = w1.fma(x0, a01);
@@ -158,24 +164,24 @@ final class VectorKernels {
 
     // The tails sum over k in the same order as gemm4x2, so a vector's result never depends
     // on which kernel (and so which thread split) computed it: runs are bit-reproducible.
-    private static void gemm1x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr, float[] bias,
+    private static void gemm1x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, float[] bias,
                                 int bAt, float[] out, int oAt) {
         FloatVector a0 = init(bias, bAt);
         FloatVector a1 = init(bias, bAt + V);
         for (int k = 0; k < cols; k++) {
             FloatVector x0 = FloatVector.broadcast(S, x[xAt + k]);
-            a0 = FloatVector.fromArray(S, p, pA + k * nr).fma(x0, a0);
-            a1 = FloatVector.fromArray(S, p, pB + k * nr).fma(x0, a1);
+            a0 = FloatVector.fromArray(S, p, pA + k * NR).fma(x0, a0);
+            a1 = FloatVector.fromArray(S, p, pB + k * NR).fma(x0, a1);
         }
         a0.intoArray(out, oAt);
         a1.intoArray(out, oAt + V);
     }
 
-    private static void gemm1x1(float[] x, int xAt, int cols, float[] p, int pA, int nr, float[] bias, int bAt,
+    private static void gemm1x1(float[] x, int xAt, int cols, float[] p, int pA, float[] bias, int bAt,
                                 float[] out, int oAt) {
         FloatVector a0 = init(bias, bAt);
         for (int k = 0; k < cols; k++) {
-            a0 = FloatVector.fromArray(S, p, pA + k * nr).fma(FloatVector.broadcast(S, x[xAt + k]), a0);
+            a0 = FloatVector.fromArray(S, p, pA + k * NR).fma(FloatVector.broadcast(S, x[xAt + k]), a0);
         }
         a0.intoArray(out, oAt);
     }

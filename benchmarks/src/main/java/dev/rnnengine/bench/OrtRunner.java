@@ -1,0 +1,55 @@
+package dev.rnnengine.bench;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.api.Tensor;
+import java.nio.FloatBuffer;
+import java.util.Map;
+
+/** ONNX Runtime Java running the same model as the engine, at a fixed thread count. */
+public final class OrtRunner implements AutoCloseable {
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtSession session;
+    private final OnnxTensor input;
+
+    /**
+     * Builds the ONNX model from the engine's weights and opens a session on it.
+     *
+     * @throws OrtException if ONNX Runtime refuses the model
+     */
+    public OrtRunner(RnnSpec spec, Map<String, Tensor> sd, Tensor x, int threads) throws OrtException {
+        byte[] model = OnnxWriter.write(spec, sd, x.size(0), x.size(1));
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setIntraOpNumThreads(threads);
+            o.setInterOpNumThreads(1);
+            o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            session = env.createSession(model, o);
+        }
+        input = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.toArray()), new long[] {x.size(0), x.size(1), x.size(2)});
+    }
+
+    /**
+     * One run; returns Y {@code (T, N, dirs*H)} as a flat array.
+     *
+     * @throws OrtException if the run fails
+     */
+    public float[] run() throws OrtException {
+        try (OrtSession.Result r = session.run(Map.of("X", input))) {
+            OnnxTensor y = (OnnxTensor) r.get(0);
+            FloatBuffer b = y.getFloatBuffer();
+            float[] out = new float[b.remaining()];
+            b.get(out);
+            return out;
+        }
+    }
+
+    @Override
+    public void close() throws OrtException {
+        input.close();
+        session.close();
+    }
+}
