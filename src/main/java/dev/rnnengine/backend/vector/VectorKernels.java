@@ -17,7 +17,6 @@ final class VectorKernels {
     static final int V = S.length();
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
     private static final int KC = 128;
-    private static final int NR = 2 * V; // pair panel row: two vectors per k
     private static final int MC = 32;
 
     private VectorKernels() { }
@@ -80,14 +79,15 @@ final class VectorKernels {
 
     /**
      * {@code out[r][j*V + c] = bias[j*V + c] + sum_k x[r][k] * W[j][k][c]} for rows {@code r < rows}
-     * and column vectors {@code j0 <= j < j1} (j0 even) of a {@link #packPairs} panel; {@code j*V}
-     * is also vector j's column in {@code [u][g][V]} order. Register-blocked 4 rows x 2 vectors
-     * (8 independent FMA chains) over contiguous pair panels.
+     * and column vectors {@code j0 <= j < j1}, where vector j is vector {@code j % pg} of panel
+     * {@code j / pg} in {@code [panel][k][pg][V]} layout: a {@link #packPairs} panel (pg = 2) or a
+     * {@link #pack} unit panel (pg = G). {@code j*V} is also vector j's column in {@code [u][g][V]}
+     * order. Register-blocked 4 rows x 2 vectors (8 independent FMA chains); bias may be null.
      */
-    static void gemm(float[] x, int xOff, int ldx, int rows, int cols, float[] panel, float[] bias,
+    static void gemm(float[] x, int xOff, int ldx, int rows, int cols, float[] panel, int pg, float[] bias,
                      float[] out, int outOff, int ldo, int j0, int j1) {
-        final int nr = NR;
-        // Blocks of KC columns and MC rows keep x's block in L1 while the pair panels sweep it;
+        final int nr = pg * V;
+        // Blocks of KC columns and MC rows keep x's block in L1 while the panels sweep it;
         // partial sums go through out, which keeps an unblocked loop's summation order (and bits).
         for (int kb = 0; kb < cols; kb += KC) {
             int kn = Math.min(KC, cols - kb);
@@ -97,23 +97,24 @@ final class VectorKernels {
                 int mEnd = Math.min(rows, mb + MC);
                 int j = j0;
                 for (; j + 1 < j1; j += 2) {
-                    int pA = (j / 2) * cols * nr + kb * nr;
+                    int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
+                    int pB = ((j + 1) / pg) * cols * nr + ((j + 1) % pg) * V + kb * nr;
                     int r = mb;
                     for (; r + 4 <= mEnd; r += 4) {
                         int o = outOff + r * ldo + j * V;
-                        gemm4x2(x, xOff + r * ldx + kb, ldx, kn, panel, pA, pA + V, init, first ? j * V : o,
+                        gemm4x2(x, xOff + r * ldx + kb, ldx, kn, panel, pA, pB, nr, init, first ? j * V : o,
                             first ? 0 : ldo, out, o, ldo);
                     }
                     for (; r < mEnd; r++) {
                         int o = outOff + r * ldo + j * V;
-                        gemm1x2(x, xOff + r * ldx + kb, kn, panel, pA, pA + V, init, first ? j * V : o, out, o);
+                        gemm1x2(x, xOff + r * ldx + kb, kn, panel, pA, pB, nr, init, first ? j * V : o, out, o);
                     }
                 }
-                if (j < j1) { // an odd vector count leaves one, in the first half of its pair panel
-                    int pA = (j / 2) * cols * nr + kb * nr;
+                if (j < j1) { // an odd vector count leaves one
+                    int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
                     for (int r = mb; r < mEnd; r++) {
                         int o = outOff + r * ldo + j * V;
-                        gemm1x1(x, xOff + r * ldx + kb, kn, panel, pA, init, first ? j * V : o, out, o);
+                        gemm1x1(x, xOff + r * ldx + kb, kn, panel, pA, nr, init, first ? j * V : o, out, o);
                     }
                 }
             }
@@ -126,7 +127,7 @@ final class VectorKernels {
 
     /** Vectors j and j+1 (panel offsets pA, pB; columns bAt and bAt+V) for 4 rows. */
     /** Init row i from {@code init[iAt + i*ldi]} (ldi 0: one bias row for all; init null: zero). */
-    private static void gemm4x2(float[] x, int xAt, int ldx, int cols, float[] p, int pA, int pB,
+    private static void gemm4x2(float[] x, int xAt, int ldx, int cols, float[] p, int pA, int pB, int nr,
                                 float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
         FloatVector a00 = init(init, iAt);
         FloatVector a01 = init(init, iAt + V);
@@ -137,8 +138,8 @@ final class VectorKernels {
         FloatVector a30 = init(init, iAt + 3 * ldi);
         FloatVector a31 = init(init, iAt + 3 * ldi + V);
         for (int k = 0; k < cols; k++) {
-            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * NR);
-            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * NR);
+            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * nr);
+            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * nr);
             FloatVector x0 = FloatVector.broadcast(S, x[xAt + k]);
             a00 = w0.fma(x0, a00);
             a01 = w1.fma(x0, a01);
@@ -164,24 +165,24 @@ final class VectorKernels {
 
     // The tails sum over k in the same order as gemm4x2, so a vector's result never depends
     // on which kernel (and so which thread split) computed it: runs are bit-reproducible.
-    private static void gemm1x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, float[] bias,
+    private static void gemm1x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr, float[] bias,
                                 int bAt, float[] out, int oAt) {
         FloatVector a0 = init(bias, bAt);
         FloatVector a1 = init(bias, bAt + V);
         for (int k = 0; k < cols; k++) {
             FloatVector x0 = FloatVector.broadcast(S, x[xAt + k]);
-            a0 = FloatVector.fromArray(S, p, pA + k * NR).fma(x0, a0);
-            a1 = FloatVector.fromArray(S, p, pB + k * NR).fma(x0, a1);
+            a0 = FloatVector.fromArray(S, p, pA + k * nr).fma(x0, a0);
+            a1 = FloatVector.fromArray(S, p, pB + k * nr).fma(x0, a1);
         }
         a0.intoArray(out, oAt);
         a1.intoArray(out, oAt + V);
     }
 
-    private static void gemm1x1(float[] x, int xAt, int cols, float[] p, int pA, float[] bias, int bAt,
+    private static void gemm1x1(float[] x, int xAt, int cols, float[] p, int pA, int nr, float[] bias, int bAt,
                                 float[] out, int oAt) {
         FloatVector a0 = init(bias, bAt);
         for (int k = 0; k < cols; k++) {
-            a0 = FloatVector.fromArray(S, p, pA + k * NR).fma(FloatVector.broadcast(S, x[xAt + k]), a0);
+            a0 = FloatVector.fromArray(S, p, pA + k * nr).fma(FloatVector.broadcast(S, x[xAt + k]), a0);
         }
         a0.intoArray(out, oAt);
     }
@@ -302,6 +303,53 @@ final class VectorKernels {
                 a0 = FloatVector.fromArray(S, w, pu + k * V).fma(FloatVector.broadcast(S, h[hAt + k]), a0);
             }
             FloatVector pre = a0.add(a1).add(a2.add(a3));
+            (relu ? pre.max(0f) : tanh(pre)).intoArray(hNew, hNewAt + u * V);
+        }
+    }
+
+    // ---- batched steps: gates = W_hh h came from gemm; the gate math per row ----
+
+    /** LSTM gate math for one row from {@code xp} (W_ih x + biases) and {@code gh} (W_hh h). */
+    static void lstmGates(float[] xp, int xpAt, float[] gh, int ghAt, float[] c, int cAt, float[] hNew, int hNewAt,
+                          int u0, int u1) {
+        final int nr = 4 * V;
+        for (int u = u0; u < u1; u++) {
+            int x = xpAt + u * nr;
+            int g = ghAt + u * nr;
+            FloatVector i = sigmoid(FloatVector.fromArray(S, xp, x).add(FloatVector.fromArray(S, gh, g)));
+            FloatVector f = sigmoid(FloatVector.fromArray(S, xp, x + V).add(FloatVector.fromArray(S, gh, g + V)));
+            FloatVector gg = tanh(FloatVector.fromArray(S, xp, x + 2 * V).add(FloatVector.fromArray(S, gh, g + 2 * V)));
+            FloatVector o = sigmoid(FloatVector.fromArray(S, xp, x + 3 * V).add(FloatVector.fromArray(S, gh, g + 3 * V)));
+            FloatVector cNew = i.fma(gg, f.mul(FloatVector.fromArray(S, c, cAt + u * V)));
+            cNew.intoArray(c, cAt + u * V);
+            o.mul(tanh(cNew)).intoArray(hNew, hNewAt + u * V);
+        }
+    }
+
+    /** GRU gate math for one row; {@code gh}'s n block is W_hn h without b_hn. */
+    static void gruGates(float[] xp, int xpAt, float[] gh, int ghAt, float[] bhn, float[] h, int hAt,
+                         float[] hNew, int hNewAt, int u0, int u1) {
+        final int nr = 3 * V;
+        for (int u = u0; u < u1; u++) {
+            int x = xpAt + u * nr;
+            int g = ghAt + u * nr;
+            FloatVector r = sigmoid(FloatVector.fromArray(S, xp, x).add(FloatVector.fromArray(S, gh, g)));
+            FloatVector z = sigmoid(FloatVector.fromArray(S, xp, x + V).add(FloatVector.fromArray(S, gh, g + V)));
+            FloatVector hn = FloatVector.fromArray(S, gh, g + 2 * V);
+            if (bhn != null) {
+                hn = hn.add(FloatVector.fromArray(S, bhn, u * V));
+            }
+            FloatVector n = tanh(r.fma(hn, FloatVector.fromArray(S, xp, x + 2 * V)));
+            FloatVector hPrev = FloatVector.fromArray(S, h, hAt + u * V);
+            hPrev.sub(n).fma(z, n).intoArray(hNew, hNewAt + u * V);
+        }
+    }
+
+    /** Vanilla RNN activation for one row. */
+    static void rnnGates(float[] xp, int xpAt, float[] gh, int ghAt, boolean relu, float[] hNew, int hNewAt,
+                         int u0, int u1) {
+        for (int u = u0; u < u1; u++) {
+            FloatVector pre = FloatVector.fromArray(S, xp, xpAt + u * V).add(FloatVector.fromArray(S, gh, ghAt + u * V));
             (relu ? pre.max(0f) : tanh(pre)).intoArray(hNew, hNewAt + u * V);
         }
     }

@@ -22,6 +22,8 @@ import java.util.List;
  */
 final class VectorRnn implements PreparedRnn {
     private static final SpinBarrier NONE = new SpinBarrier(1);
+    /** From this batch size on, a step's W_hh h is a GEMM over all rows, then the gate math. */
+    private static final int BATCHED_MIN = 4;
 
     private final RnnSpec spec;
     private final WorkerPool pool;
@@ -101,6 +103,7 @@ final class VectorRnn implements PreparedRnn {
         private final float[][] c = new float[2][];      // (N, hPad)
         private final float[][] hFull = new float[2][];  // (N, hPad), LSTM with projection
         private final float[][] layerOut = new float[2][];
+        private final float[][] ghBuf = new float[2][];  // (N, G*hPad): W_hh h of the batched path
         private SpinBarrier all;
         private final SpinBarrier[] group = new SpinBarrier[2];
 
@@ -118,6 +121,8 @@ final class VectorRnn implements PreparedRnn {
                 hB[d] = args.scratch(slot++, args.batch * hOutPad);
                 c[d] = args.scratch(slot++, args.batch * hPad);
                 hFull[d] = args.scratch(slot++, args.batch * hPad);
+                ghBuf[d] = args.batch >= BATCHED_MIN ? args.scratch(slot, args.batch * gates * hPad) : null;
+                slot++;
             }
             if (spec.numLayers() > 1) {
                 layerOut[0] = args.scratch(slot++, rows * dirs * hOut);
@@ -152,7 +157,7 @@ final class VectorRnn implements PreparedRnn {
                 int j1 = Math.min(units * gates, 2 * lo(pairs, worker + 1, workers));
                 for (int d = 0; d < dirs; d++) {
                     int lw = layer * dirs + d;
-                    VectorKernels.gemm(in, 0, inSize, rows, inSize, wx[lw], bx[lw], xp[d], 0, gates * hPad,
+                    VectorKernels.gemm(in, 0, inSize, rows, inSize, wx[lw], 2, bx[lw], xp[d], 0, gates * hPad,
                         j0, j1);
                 }
                 everyone.await();
@@ -203,13 +208,31 @@ final class VectorRnn implements PreparedRnn {
                 }
             }
             barrier.await();
+            final boolean batched = batch >= BATCHED_MIN;
+            final float[] gh = ghBuf[dir];
             for (int s = 0; s < seqLen; s++) {
                 int t = dir == 0 ? s : seqLen - 1 - s;
+                if (batched) {
+                    // W_hh h for every row at once: 4 rows share each weight load.
+                    VectorKernels.gemm(hCur, 0, hOutPad, batch, hOut, wh[lw], gates, null, gh, 0, xpWidth,
+                        u0 * gates, u1 * gates);
+                }
                 for (int n = 0; n < batch; n++) {
                     if (lengths != null && t >= lengths[n]) {
                         continue; // this sequence has ended (forward) or not begun (reverse)
                     }
                     int xpAt = (t * batch + n) * xpWidth;
+                    if (batched) {
+                        switch (mode) {
+                            case LSTM -> VectorKernels.lstmGates(xpd, xpAt, gh, n * xpWidth, cell, n * hPad,
+                                proj ? hf : hNext, n * (proj ? hPad : hOutPad), u0, u1);
+                            case GRU -> VectorKernels.gruGates(xpd, xpAt, gh, n * xpWidth, bhn[lw], hCur, n * hOutPad,
+                                hNext, n * hOutPad, u0, u1);
+                            case RNN_TANH, RNN_RELU -> VectorKernels.rnnGates(xpd, xpAt, gh, n * xpWidth,
+                                mode == CellMode.RNN_RELU, hNext, n * hOutPad, u0, u1);
+                        }
+                        continue;
+                    }
                     switch (mode) {
                         case LSTM -> VectorKernels.lstmStep(wh[lw], hOut, hCur, n * hOutPad, xpd, xpAt, cell, n * hPad,
                             proj ? hf : hNext, n * (proj ? hPad : hOutPad), u0, u1);
@@ -221,7 +244,7 @@ final class VectorRnn implements PreparedRnn {
                 }
                 if (proj) {
                     barrier.await(); // every unit of h_full is ready
-                    VectorKernels.gemm(hf, 0, hPad, batch, hidden, wr[lw], null, hNext, 0, hOutPad, p0, p1);
+                    VectorKernels.gemm(hf, 0, hPad, batch, hidden, wr[lw], 2, null, hNext, 0, hOutPad, p0, p1);
                 }
                 for (int n = 0; n < batch; n++) {
                     int yAt = (t * batch + n) * outWidth + dir * hOut;

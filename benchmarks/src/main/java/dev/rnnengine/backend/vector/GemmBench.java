@@ -52,7 +52,7 @@ public class GemmBench {
 
     @Benchmark
     public float[] gemm() {
-        VectorKernels.gemm(x, 0, cols, rows, cols, panel, bias, out, 0, outCols, 0, outCols / VectorKernels.V);
+        VectorKernels.gemm(x, 0, cols, rows, cols, panel, 2, bias, out, 0, outCols, 0, outCols / VectorKernels.V);
         return out;
     }
 }

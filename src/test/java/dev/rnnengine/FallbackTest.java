@@ -1,0 +1,71 @@
+package dev.rnnengine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A missing module or a JVM without C2 makes the vector backend explain itself: auto falls
+ * back with one log line naming the fix, and forcing it fails with that message. Runs the CLI
+ * in child JVMs, since a JVM's modules and compilers are fixed at start.
+ */
+class FallbackTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) { }
+
+    private Run cli(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmArgs);
+        cmd.add("-Djava.util.logging.SimpleFormatter.format=%4$s: %5$s%n");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("dev.rnnengine.cli.Main");
+        cmd.addAll(List.of(args));
+        Path out = dir.resolve("out.txt");
+        Path err = dir.resolve("err.txt");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM did not finish");
+        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    private static String[] infer(Path c, Path out, String backend) {
+        return new String[] {"infer", "--model", c.resolve("model.safetensors").toString(), "--input",
+            c.resolve("input.safetensors").toString(), "--output", out.toString(), "--backend", backend};
+    }
+
+    @Test
+    void withoutTheVectorModuleAutoFallsBackAndForcingFails() throws Exception {
+        Path c = TestSupport.goldenCases().get(0);
+        Run auto = cli(List.of(), infer(c, dir.resolve("a.safetensors"), "auto"));
+        assertEquals(0, auto.code(), auto.err());
+        List<String> lines = auto.err().lines().filter(l -> l.contains("vector")).toList();
+        assertEquals(1, lines.size(), "one log line about vector: " + auto.err());
+        assertTrue(lines.get(0).contains("--add-modules jdk.incubator.vector"), lines.get(0));
+
+        Run forced = cli(List.of(), infer(c, dir.resolve("f.safetensors"), "vector"));
+        assertEquals(1, forced.code());
+        assertTrue(forced.err().contains("backend 'vector' is not available")
+            && forced.err().contains("--add-modules jdk.incubator.vector"), forced.err());
+    }
+
+    @Test
+    void withoutC2TheVectorBackendSaysSo() throws Exception {
+        Path c = TestSupport.goldenCases().get(0);
+        Run r = cli(List.of("--add-modules=jdk.incubator.vector", "-XX:TieredStopAtLevel=1"),
+            infer(c, dir.resolve("c.safetensors"), "vector"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("C2 compiler is off") && r.err().contains("TieredStopAtLevel=1"), r.err());
+    }
+}
