@@ -60,6 +60,18 @@ class CliTest {
     }
 
     @Test
+    void demoRunsEveryExpectedBackendAndStreamingMatches() {
+        Result r = run("demo");
+        assertEquals(0, r.code(), r.err());
+        for (String b : TestSupport.expectedBackends()) {
+            assertTrue(r.out().lines().anyMatch(l -> l.trim().startsWith(b + " ") && l.contains("ms/forward")), r.out());
+        }
+        // Every streaming line reports a difference to forward below 1e-5.
+        r.out().lines().filter(l -> l.contains("streaming")).forEach(l ->
+            assertTrue(Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)) < 1e-5, l));
+    }
+
+    @Test
     void badArgumentsExitTwo() {
         assertEquals(2, run().code());
         assertEquals(2, run("frobnicate").code());

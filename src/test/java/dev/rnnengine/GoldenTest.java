@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
 import dev.rnnengine.api.RnnOutput;
-import dev.rnnengine.api.Tensor;
 import dev.rnnengine.engine.Backends;
+import dev.rnnengine.io.InputFile;
 import dev.rnnengine.io.SafetensorsFile;
 import java.nio.file.Path;
 import java.util.Map;
@@ -51,17 +51,8 @@ class GoldenTest {
              SafetensorsFile in = SafetensorsFile.open(dir.resolve("input.safetensors"));
              SafetensorsFile exp = SafetensorsFile.open(dir.resolve("expected.safetensors"))) {
             assertEquals(backend, model.backendName(), "the model must run on the backend asked for");
-            Tensor h0 = in.contains("h0") ? in.floats("h0") : null;
-            Tensor c0 = in.contains("c0") ? in.floats("c0") : null;
-            int[] lengths = null;
-            if (in.contains("lengths")) {
-                long[] l = in.longs("lengths");
-                lengths = new int[l.length];
-                for (int i = 0; i < l.length; i++) {
-                    lengths[i] = Math.toIntExact(l[i]);
-                }
-            }
-            RnnOutput out = model.forward(in.floats("input"), h0, c0, lengths);
+            InputFile i = InputFile.read(in);
+            RnnOutput out = model.forward(i.input(), i.h0(), i.c0(), i.lengths());
             TestSupport.assertClose(name + " output", exp.floats("output"), out.output());
             TestSupport.assertClose(name + " h_n", exp.floats("h_n"), out.hN());
             if (exp.contains("c_n")) {

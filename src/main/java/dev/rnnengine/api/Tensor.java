@@ -37,6 +37,11 @@ public final class Tensor {
      * @throws NullPointerException if {@code data} is null
      */
     public static Tensor of(float[] data, int... shape) {
+        int n = numel(shape);
+        if (n != data.length) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n
+                + " floats but the array has " + data.length);
+        }
         return wrap(data, 0, shape);
     }
 
@@ -52,10 +57,6 @@ public final class Tensor {
         if (offset < 0 || (long) offset + n > data.length) {
             throw new IllegalArgumentException("shape " + Arrays.toString(s) + " needs " + n
                 + " floats from offset " + offset + " but the array has " + data.length);
-        }
-        if (offset == 0 && n != data.length) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(s) + " holds " + n
-                + " floats but the array has " + data.length);
         }
         return new Tensor(s, data, offset, null);
     }

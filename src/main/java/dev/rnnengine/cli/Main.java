@@ -4,9 +4,8 @@ import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
 import dev.rnnengine.api.RnnOutput;
 import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.Tensor;
 import dev.rnnengine.engine.Backends;
-import dev.rnnengine.io.MalformedFileException;
+import dev.rnnengine.io.InputFile;
 import dev.rnnengine.io.ModelFile;
 import dev.rnnengine.io.SafetensorsFile;
 import dev.rnnengine.io.SafetensorsWriter;
@@ -107,31 +106,8 @@ public final class Main {
         Path outputPath = Path.of(o.require("output"));
         try (RnnModel model = RnnModel.load(modelPath, engineOptions(o), overrides(o));
              SafetensorsFile in = SafetensorsFile.open(inputPath)) {
-            for (String name : in.names()) {
-                if (!List.of("input", "h0", "c0", "lengths").contains(name)) {
-                    throw new MalformedFileException(inputPath, "unexpected tensor '" + name
-                        + "' (an input file holds input, and optionally h0, c0, lengths)");
-                }
-            }
-            if (!in.contains("input")) {
-                throw new MalformedFileException(inputPath, "no tensor named 'input'");
-            }
-            Tensor x = in.floats("input");
-            Tensor h0 = in.contains("h0") ? in.floats("h0") : null;
-            Tensor c0 = in.contains("c0") ? in.floats("c0") : null;
-            int[] lengths = null;
-            if (in.contains("lengths")) {
-                if (in.info("lengths").shape().length != 1) {
-                    throw new MalformedFileException(inputPath, "lengths must be 1-D, got shape "
-                        + java.util.Arrays.toString(in.info("lengths").shape()));
-                }
-                long[] l = in.longs("lengths");
-                lengths = new int[l.length];
-                for (int i = 0; i < l.length; i++) {
-                    lengths[i] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, l[i]));
-                }
-            }
-            RnnOutput r = model.forward(x, h0, c0, lengths);
+            InputFile i = InputFile.read(in);
+            RnnOutput r = model.forward(i.input(), i.h0(), i.c0(), i.lengths());
             SafetensorsWriter w = new SafetensorsWriter().put("output", r.output()).put("h_n", r.hN());
             if (r.cN() != null) {
                 w.put("c_n", r.cN());
