@@ -22,12 +22,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every fast backend against the scalar oracle over awkward sizes (1, 3, 7, 13, 31, 127, ...)
- * and every cell kind; and the same backend at 1 and 2 threads must agree to the bit, since
- * splitting the work across threads must not change any arithmetic.
+ * and every cell kind, at 1 and 2 threads; for the vector backend, whose thread split never
+ * changes the arithmetic, 1 and 2 threads must agree to the bit.
  */
 class ConformanceTest {
     private static final AtomicInteger CHECKED = new AtomicInteger();
     private static final int[] SIZES = {1, 3, 7, 13, 31, 127};
+    /** Backends whose results do not depend on the thread count (OpenBLAS's threaded kernels do). */
+    private static final java.util.Set<String> SPLIT_INVARIANT = java.util.Set.of("vector");
 
     static List<Object[]> shapes() {
         List<Object[]> l = new ArrayList<>();
@@ -90,10 +92,16 @@ class ConformanceTest {
         TestSupport.assertClose("h_n", ref.hN(), one.hN(), atol, 1e-4);
         if (c0 != null) {
             TestSupport.assertClose("c_n", ref.cN(), one.cN(), atol, 1e-4);
-            TestSupport.assertSame("c_n 1 vs 2 threads", one.cN(), two.cN());
         }
-        TestSupport.assertSame("output 1 vs 2 threads", one.output(), two.output());
-        TestSupport.assertSame("h_n 1 vs 2 threads", one.hN(), two.hN());
+        TestSupport.assertClose("output at 2 threads", ref.output(), two.output(), atol, 1e-4);
+        TestSupport.assertClose("h_n at 2 threads", ref.hN(), two.hN(), atol, 1e-4);
+        if (SPLIT_INVARIANT.contains(backend)) {
+            TestSupport.assertSame("output 1 vs 2 threads", one.output(), two.output());
+            TestSupport.assertSame("h_n 1 vs 2 threads", one.hN(), two.hN());
+            if (c0 != null) {
+                TestSupport.assertSame("c_n 1 vs 2 threads", one.cN(), two.cN());
+            }
+        }
         CHECKED.incrementAndGet();
     }
 

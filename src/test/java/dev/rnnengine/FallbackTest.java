@@ -25,12 +25,18 @@ class FallbackTest {
     private record Run(int code, String out, String err) { }
 
     private Run cli(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
+        List<String> all = new ArrayList<>(jvmArgs);
+        all.add("-cp");
+        all.add(System.getProperty("java.class.path"));
+        return cliWithClassPath(all, args);
+    }
+
+    /** Like cli, but jvmArgs carry their own -cp. */
+    private Run cliWithClassPath(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmArgs);
         cmd.add("-Djava.util.logging.SimpleFormatter.format=%4$s: %5$s%n");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
         cmd.add("dev.rnnengine.cli.Main");
         cmd.addAll(List.of(args));
         Path out = dir.resolve("out.txt");
@@ -54,10 +60,46 @@ class FallbackTest {
         assertEquals(1, lines.size(), "one log line about vector: " + auto.err());
         assertTrue(lines.get(0).contains("--add-modules jdk.incubator.vector"), lines.get(0));
 
+        // OpenBLAS still runs, with the scalar gate math, and still matches PyTorch.
+        Path blasOut = dir.resolve("b.safetensors");
+        Run blas = cli(List.of("--enable-native-access=ALL-UNNAMED"), infer(c, blasOut, "openblas"));
+        assertEquals(0, blas.code(), blas.err());
+        try (var got = dev.rnnengine.io.SafetensorsFile.open(blasOut);
+             var exp = dev.rnnengine.io.SafetensorsFile.open(c.resolve("expected.safetensors"))) {
+            TestSupport.assertClose("output", exp.floats("output"), got.floats("output"));
+        }
+
         Run forced = cli(List.of(), infer(c, dir.resolve("f.safetensors"), "vector"));
         assertEquals(1, forced.code());
         assertTrue(forced.err().contains("backend 'vector' is not available")
             && forced.err().contains("--add-modules jdk.incubator.vector"), forced.err());
+    }
+
+    @Test
+    void withoutOpenBlasAnywhereForcingItSaysHowToGetIt() throws Exception {
+        Path c = TestSupport.goldenCases().get(0);
+        // Only the jar as a source, and a class path without the jar: nothing to load.
+        String cp = String.join(java.io.File.pathSeparator, java.util.Arrays.stream(
+            System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+            .filter(e -> !e.contains("bytedeco")).toList());
+        List<String> jvm = List.of("--add-modules=jdk.incubator.vector", "-Drnn.openblas.sources=jar", "-cp", cp);
+        Run forced = cliWithClassPath(jvm, infer(c, dir.resolve("o.safetensors"), "openblas"));
+        assertEquals(1, forced.code());
+        assertTrue(forced.err().contains("backend 'openblas' is not available") && forced.err().contains("apt-get install libopenblas0")
+            && forced.err().contains("org.bytedeco:openblas"), forced.err());
+        // Neither the Vector API nor OpenBLAS: auto uses scalar, one line per skipped backend.
+        Run auto = cliWithClassPath(List.of("-Drnn.openblas.sources=jar", "-cp", cp),
+            infer(c, dir.resolve("s.safetensors"), "auto"));
+        assertEquals(0, auto.code(), auto.err());
+        List<String> blasLines = auto.err().lines().filter(l -> l.contains("backend openblas unavailable")).toList();
+        assertEquals(1, blasLines.size(), auto.err());
+        assertTrue(blasLines.get(0).contains("apt-get install libopenblas0") && blasLines.get(0).contains("auto uses scalar"),
+            blasLines.get(0));
+        assertEquals(1, auto.err().lines().filter(l -> l.contains("backend vector unavailable")).count(), auto.err());
+
+        Run info = cliWithClassPath(jvm, "info", c.resolve("model.safetensors").toString());
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("openblas  unavailable: OpenBLAS not found"), info.out());
     }
 
     @Test
