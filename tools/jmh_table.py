@@ -1,31 +1,30 @@
 #!/usr/bin/env python3
-"""Prints JMH JSON results (RnnBench, OrtBench) as a Markdown table of medians, side by side.
+"""Prints JMH JSON results (RnnBench, OrtBench) as a Markdown table of medians (ms), side by
+side, with each engine backend's speed-up over ONNX Runtime at the same thread count
+(ORT's median / the backend's: above 1 means faster than ORT).
 
 usage: tools/jmh_table.py RESULT.json [RESULT.json ...]
 """
 import json, sys
-from collections import OrderedDict
 
-rows = OrderedDict()
-cols = []
+ORDER = ["scalar", "vector", "openblas", "onednn", "ort"]
+rows, cols = {}, set()
 for path in sys.argv[1:]:
     for r in json.load(open(path)):
         p = r["params"]
-        bench = r["benchmark"].split(".")[-2]
-        who = "ort" if bench == "OrtBench" else p.get("backend", "?")
-        key = f"{who} {p.get('threads', '1')}T"
-        if key not in cols:
-            cols.append(key)
+        who = "ort" if r["benchmark"].split(".")[-2] == "OrtBench" else p["backend"]
+        key = (who, p.get("threads", "1"))
+        cols.add(key)
         rows.setdefault(p["shape"], {})[key] = r["primaryMetric"]["scorePercentiles"]["50.0"]
 
-order = sorted(cols, key=lambda c: (c.split()[1], ["scalar", "vector", "openblas", "onednn", "ort"].index(c.split()[0])
-                                    if c.split()[0] in ["scalar", "vector", "openblas", "onednn", "ort"] else 9))
-print("| shape | " + " | ".join(order) + " | vector/ORT 1T | vector/ORT 2T |")
-print("|---" * (len(order) + 3) + "|")
+cols = sorted(cols, key=lambda c: (c[1], ORDER.index(c[0]) if c[0] in ORDER else 9))
+ratios = [c for c in cols if c[0] not in ("ort", "scalar") and ("ort", c[1]) in cols]
+head = [f"{w} {t}T" for w, t in cols] + [f"{w}/ORT {t}T" for w, t in ratios]
+print("| shape | " + " | ".join(head) + " |")
+print("|---" * (len(head) + 1) + "|")
 for shape, v in rows.items():
-    cells = [f"{v[c]:.3f}" if c in v else "" for c in order]
-    ratios = []
-    for t in ("1T", "2T"):
-        a, b = v.get(f"vector {t}"), v.get(f"ort {t}")
-        ratios.append(f"{b / a:.2f}x" if a and b else "")
-    print(f"| {shape} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    cells = [f"{v[c]:.3f}" if c in v else "" for c in cols]
+    for w, t in ratios:
+        a, b = v.get((w, t)), v.get(("ort", t))
+        cells.append(f"{b / a:.2f}x" if a and b else "")
+    print(f"| {shape} | " + " | ".join(cells) + " |")
