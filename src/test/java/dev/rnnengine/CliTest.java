@@ -119,6 +119,7 @@ class CliTest {
         Result unknown = run("infer", "--model", model, "--input", model, "--output", out.toString(), "--backend", "cuda");
         assertEquals(1, unknown.code());
         assertTrue(unknown.err().contains("unknown backend 'cuda'"), unknown.err());
+        assertTrue(!unknown.err().contains(model), "a bad option is not blamed on the model file: " + unknown.err());
         assertTrue(!Files.exists(out), "no output file after a failure");
     }
 }

@@ -75,13 +75,16 @@ public final class RnnModel implements AutoCloseable {
      */
     public static RnnModel load(Path path, EngineOptions options, Map<String, String> metadataOverrides)
             throws IOException {
+        Objects.requireNonNull(options, "options");
         try (SafetensorsFile f = SafetensorsFile.open(path)) {
             ModelFile m = ModelFile.read(f, metadataOverrides);
+            List<LayerWeights> weights;
             try {
-                return create(m.spec(), m.stateDict(), options);
-            } catch (IllegalArgumentException e) {
+                weights = layerWeights(m.spec(), m.stateDict());
+            } catch (IllegalArgumentException e) { // the file's tensors do not fit its spec
                 throw new dev.rnnengine.io.MalformedFileException(path, e.getMessage());
             }
+            return prepare(m.spec(), weights, options);
         }
     }
 
@@ -107,7 +110,10 @@ public final class RnnModel implements AutoCloseable {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(stateDict, "stateDict");
         Objects.requireNonNull(options, "options");
-        List<LayerWeights> weights = layerWeights(spec, stateDict);
+        return prepare(spec, layerWeights(spec, stateDict), options);
+    }
+
+    private static RnnModel prepare(RnnSpec spec, List<LayerWeights> weights, EngineOptions options) {
         Backend backend = Backends.select(options.backend());
         PreparedRnn prepared = backend.prepare(spec, weights, options.threads());
         return new RnnModel(spec, backend, prepared, options.threads());
