@@ -1,0 +1,512 @@
+package dev.rnnengine.backend.onednn;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import dev.rnnengine.api.CellMode;
+import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.engine.ForwardArgs;
+import dev.rnnengine.engine.LayerWeights;
+import dev.rnnengine.engine.PreparedRnn;
+import dev.rnnengine.internal.ffm.OneDnn;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
+
+/**
+ * A model on oneDNN's RNN primitives: one primitive per layer (both directions in it, with
+ * {@code bidirectional_concat}), weights reordered once into the layout the primitive asks for.
+ *
+ * <p>PyTorch onto oneDNN, in one place ({@link #userWeights}): weights in PyTorch's
+ * {@code (G*H, in)} order are oneDNN's {@code ldgoi}; LSTM gates i,f,g,o are oneDNN's order;
+ * GRU gates r,z,n become u(=z),r,o(=n) and the bias {@code lbr_gru}'s four parts
+ * {@code [b_iz+b_hz, b_ir+b_hr, b_in, b_hn]}; LSTM and RNN biases are summed; the projection
+ * {@code (P, H)} is {@code ldoi}; h0/c0 and h_n/c_n of layer l are the {@code ldnc} slice at
+ * {@code l*dirs}.
+ *
+ * <p>Primitives are cached by the call's shape (N, T) in {@link Plan}s; each concurrent call
+ * borrows its own {@link Exec} (stream, buffers, scratchpad) from the plan. oneDNN has no
+ * lengths argument: a batch of unequal lengths runs as one group per distinct length, each an
+ * exact unpadded run of its sequences (so both directions start and stop where PyTorch's packed
+ * sequences do), scattered back with zeros past each length.
+ */
+final class OneDnnRnn implements PreparedRnn {
+    /** Shapes beyond this many run with a primitive built for the call and freed after it. */
+    static final int MAX_CACHED_PLANS = 256;
+    /** One permit per core: concurrent calls queue rather than oversubscribe (OpenMP teams are per thread). */
+    private static final Semaphore CORES = new Semaphore(Runtime.getRuntime().availableProcessors(), true);
+    // Weight arguments, in the index order of LayerParams' arrays.
+    private static final int W_LAYER = 0;
+    private static final int W_ITER = 1;
+    private static final int BIAS = 2;
+    private static final int W_PROJ = 3;
+    private static final int[] WEIGHT_ARGS = {
+        OneDnn.ARG_WEIGHTS_LAYER, OneDnn.ARG_WEIGHTS_ITER, OneDnn.ARG_BIAS, OneDnn.ARG_WEIGHTS_PROJECTION};
+
+    private final RnnSpec spec;
+    private final OneDnn dnnl;
+    private final int threads;
+    private final int permits;
+    private final int dirs;
+    private final int hidden;  // DHC
+    private final int hOut;    // DIC: proj size or hidden
+    private final boolean lstm;
+    private final boolean proj;
+    private final OneDnn.Handles handles; // model-lifetime: weights, their reorders
+    private final LayerParams[] layers;
+    private final ConcurrentHashMap<Long, Plan> plans = new ConcurrentHashMap<>();
+    private MemorySegment reorderStream; // guarded by handles
+
+    /** One layer's weights: PyTorch's values as oneDNN user memory, and the layouts primitives asked for. */
+    private static final class LayerParams {
+        final int inputSize;
+        final MemorySegment[] userMd = new MemorySegment[4];
+        final MemorySegment[] userMem = new MemorySegment[4];
+        final MemorySegment[] anyMd = new MemorySegment[4];
+        final List<List<MemorySegment[]>> reordered = List.of(new ArrayList<>(), new ArrayList<>(),
+            new ArrayList<>(), new ArrayList<>()); // per argument: {md, memory} pairs
+
+        LayerParams(int inputSize) {
+            this.inputSize = inputSize;
+        }
+    }
+
+    OneDnnRnn(RnnSpec spec, List<LayerWeights> weights, OneDnn dnnl, int threads) {
+        this.spec = spec;
+        this.dnnl = dnnl;
+        this.threads = threads;
+        this.permits = Math.min(threads, Runtime.getRuntime().availableProcessors());
+        this.dirs = spec.directions();
+        this.hidden = spec.hiddenSize();
+        this.hOut = spec.outputHiddenSize();
+        this.lstm = spec.mode() == CellMode.LSTM;
+        this.proj = spec.projSize() > 0;
+        this.handles = dnnl.handles();
+        this.layers = new LayerParams[spec.numLayers()];
+        try {
+            for (int l = 0; l < layers.length; l++) {
+                layers[l] = userWeights(l, weights);
+            }
+            // Build the streaming shape now: unsupported models fail at load, and the weights
+            // are reordered here, not in a caller's first call.
+            CORES.acquireUninterruptibly(permits);
+            try {
+                dnnl.setThreads(threads);
+                plan(1, 1);
+            } finally {
+                CORES.release(permits);
+            }
+        } catch (IllegalStateException e) {
+            close();
+            throw new UnsupportedOperationException("oneDNN cannot run this model: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** The PyTorch to oneDNN mapping of one layer's weights (see the class comment). */
+    private LayerParams userWeights(int l, List<LayerWeights> weights) {
+        int g = spec.gates();
+        int in = spec.layerInputSize(l);
+        LayerParams p = new LayerParams(in);
+        boolean gru = spec.mode() == CellMode.GRU;
+        int[] gateOrder = gru ? new int[] {1, 0, 2} : null; // oneDNN gate k takes PyTorch gate gateOrder[k]
+        int biasParts = gru ? g + 1 : g;
+
+        MemorySegment wl = handles.floats((long) dirs * g * hidden * in);  // (1, dirs, G, H, in) ldgoi
+        MemorySegment wi = handles.floats((long) dirs * g * hidden * hOut); // (1, dirs, G, H, H_out) ldgoi
+        MemorySegment b = handles.floats((long) dirs * biasParts * hidden); // (1, dirs, G', H) ldgo
+        MemorySegment wp = proj ? handles.floats((long) dirs * hOut * hidden) : null; // (1, dirs, P, H) ldoi
+        for (int d = 0; d < dirs; d++) {
+            LayerWeights w = weights.get(l * dirs + d);
+            for (int k = 0; k < g; k++) {
+                int src = gateOrder == null ? k : gateOrder[k];
+                copy(w.wIh(), src * hidden * in, wl, ((long) d * g + k) * hidden * in, hidden * in);
+                copy(w.wHh(), src * hidden * hOut, wi, ((long) d * g + k) * hidden * hOut, hidden * hOut);
+            }
+            if (w.bIh() != null) {
+                float[] sum = new float[biasParts * hidden];
+                for (int k = 0; k < g; k++) {
+                    int src = gateOrder == null ? k : gateOrder[k];
+                    boolean gruN = gru && src == 2; // b_hn stays inside r * (...): its own part
+                    for (int j = 0; j < hidden; j++) {
+                        sum[k * hidden + j] = w.bIh()[src * hidden + j] + (gruN ? 0f : w.bHh()[src * hidden + j]);
+                    }
+                }
+                if (gru) {
+                    System.arraycopy(w.bHh(), 2 * hidden, sum, 3 * hidden, hidden);
+                }
+                copy(sum, 0, b, (long) d * biasParts * hidden, sum.length);
+            }
+            if (proj) {
+                copy(w.wHr(), 0, wp, (long) d * hOut * hidden, hOut * hidden);
+            }
+        }
+        long[][] dims = {
+            {1, dirs, in, g, hidden},
+            {1, dirs, hOut, g, hidden},
+            {1, dirs, biasParts, hidden},
+            {1, dirs, hidden, hOut}};
+        int[] tags = {OneDnn.TAG_LDGOI, OneDnn.TAG_LDGOI, OneDnn.TAG_LDGO, OneDnn.TAG_LDOI};
+        MemorySegment[] data = {wl, wi, b, wp};
+        for (int k = 0; k < 4; k++) {
+            if (data[k] == null) {
+                p.anyMd[k] = MemorySegment.NULL;
+                continue;
+            }
+            p.userMd[k] = handles.md(tags[k], dims[k]);
+            p.userMem[k] = handles.memory(p.userMd[k], data[k]);
+            p.anyMd[k] = handles.md(OneDnn.TAG_ANY, dims[k]);
+        }
+        return p;
+    }
+
+    private static void copy(float[] src, int srcIndex, MemorySegment dst, long dstIndex, int count) {
+        MemorySegment.copy(src, srcIndex, dst, JAVA_FLOAT, 4 * dstIndex, count);
+    }
+
+    /**
+     * The weights of argument {@code k} in the layout {@code wanted}: the user memory when it
+     * already is, else a reorder made once per distinct layout and kept until close.
+     */
+    private MemorySegment weightsFor(LayerParams p, int k, MemorySegment wanted) {
+        synchronized (handles) {
+            if (dnnl.equal(p.userMd[k], wanted)) {
+                return p.userMem[k];
+            }
+            for (MemorySegment[] r : p.reordered.get(k)) {
+                if (dnnl.equal(r[0], wanted)) {
+                    return r[1];
+                }
+            }
+            MemorySegment md = handles.cloneMd(wanted);
+            MemorySegment mem = handles.memory(md, handles.bytes(dnnl.size(md)));
+            MemorySegment reorder = handles.primitive(handles.reorderPd(p.userMd[k], md));
+            if (reorderStream == null) {
+                reorderStream = handles.stream();
+            }
+            MemorySegment args = handles.execArgs(new int[] {OneDnn.ARG_FROM, OneDnn.ARG_TO},
+                new MemorySegment[] {p.userMem[k], mem});
+            dnnl.execute(reorder, reorderStream, 2, args);
+            p.reordered.get(k).add(new MemorySegment[] {md, mem});
+            return mem;
+        }
+    }
+
+    /** Primitives for one call shape (N, T), and the pool of per-call execution contexts. */
+    private final class Plan {
+        final int batch;
+        final int seqLen;
+        final OneDnn.Handles h = dnnl.handles();
+        final MemorySegment[] primitive;
+        final MemorySegment[][] mds; // per layer: src_layer, src_iter, src_iter_c, dst_layer, dst_iter, dst_iter_c
+        final MemorySegment[][] weights; // per layer, per weight argument
+        final MemorySegment[] scratchMd;
+        final long scratchBytes;
+        final int maxWidth;
+        final ConcurrentLinkedQueue<Exec> idle = new ConcurrentLinkedQueue<>();
+
+        Plan(int batch, int seqLen) {
+            this.batch = batch;
+            this.seqLen = seqLen;
+            int nl = layers.length;
+            primitive = new MemorySegment[nl];
+            mds = new MemorySegment[nl][];
+            weights = new MemorySegment[nl][4];
+            scratchMd = new MemorySegment[nl];
+            int direction = dirs == 2 ? OneDnn.BIDIRECTIONAL_CONCAT : OneDnn.UNIDIRECTIONAL;
+            long scratch = 0;
+            int width = 0;
+            try {
+                MemorySegment attr = h.userScratchpadAttr();
+                for (int l = 0; l < nl; l++) {
+                    LayerParams p = layers[l];
+                    MemorySegment srcLayer = h.md(OneDnn.TAG_TNC, seqLen, batch, p.inputSize);
+                    MemorySegment srcIter = h.md(OneDnn.TAG_LDNC, 1, dirs, batch, hOut);
+                    MemorySegment srcIterC = lstm ? h.md(OneDnn.TAG_LDNC, 1, dirs, batch, hidden) : MemorySegment.NULL;
+                    MemorySegment dstLayer = h.md(OneDnn.TAG_TNC, seqLen, batch, (long) dirs * hOut);
+                    MemorySegment dstIter = h.md(OneDnn.TAG_LDNC, 1, dirs, batch, hOut);
+                    MemorySegment dstIterC = lstm ? h.md(OneDnn.TAG_LDNC, 1, dirs, batch, hidden) : MemorySegment.NULL;
+                    MemorySegment[] any = p.anyMd;
+                    MemorySegment pd = switch (spec.mode()) {
+                        case LSTM -> h.lstmPd(direction, srcLayer, srcIter, srcIterC, any[W_LAYER], any[W_ITER],
+                            any[W_PROJ], any[BIAS], dstLayer, dstIter, dstIterC, attr);
+                        case GRU -> h.lbrGruPd(direction, srcLayer, srcIter, any[W_LAYER], any[W_ITER], any[BIAS],
+                            dstLayer, dstIter, attr);
+                        case RNN_TANH, RNN_RELU -> h.vanillaRnnPd(
+                            spec.mode() == CellMode.RNN_TANH ? OneDnn.ELTWISE_TANH : OneDnn.ELTWISE_RELU, direction,
+                            srcLayer, srcIter, any[W_LAYER], any[W_ITER], any[BIAS], dstLayer, dstIter, attr);
+                    };
+                    for (int k = 0; k < 4; k++) {
+                        weights[l][k] = p.userMd[k] == null ? null : weightsFor(p, k, dnnl.queryMd(pd, WEIGHT_ARGS[k]));
+                    }
+                    mds[l] = new MemorySegment[] {srcLayer, srcIter, srcIterC, dstLayer, dstIter, dstIterC};
+                    scratchMd[l] = dnnl.queryMd(pd, OneDnn.ARG_SCRATCHPAD);
+                    scratch = Math.max(scratch, dnnl.size(scratchMd[l]));
+                    primitive[l] = h.primitive(pd);
+                    width = Math.max(width, dirs * hOut);
+                }
+            } catch (RuntimeException e) {
+                h.close();
+                throw e;
+            }
+            scratchBytes = scratch;
+            maxWidth = width;
+        }
+
+        Exec borrow() {
+            Exec e = idle.poll();
+            return e != null ? e : new Exec(this);
+        }
+
+        void release(Exec e) {
+            idle.add(e);
+        }
+    }
+
+    /** One call's own stream, native buffers and argument lists for a {@link Plan}. */
+    private final class Exec {
+        final MemorySegment stream;
+        final MemorySegment x;       // (T, N, D)
+        final MemorySegment out;     // (T, N, dirs*H_out) of the last layer
+        final MemorySegment hIn;     // (L*dirs, N, H_out)
+        final MemorySegment hOut;    // (L*dirs, N, H_out)
+        final MemorySegment cIn;     // (L*dirs, N, H), LSTM only
+        final MemorySegment cOut;    // (L*dirs, N, H), LSTM only
+        final MemorySegment[] args;
+        final int[] nargs;
+
+        Exec(Plan p) {
+            OneDnn.Handles h = p.h;
+            int nl = layers.length;
+            long rows = (long) p.seqLen * p.batch;
+            long stateH = (long) nl * dirs * p.batch * OneDnnRnn.this.hOut;
+            long stateC = (long) nl * dirs * p.batch * hidden;
+            stream = h.stream();
+            x = h.floats(rows * spec.inputSize());
+            MemorySegment[] ping = {h.floats(rows * p.maxWidth), nl > 1 ? h.floats(rows * p.maxWidth) : null};
+            hIn = h.floats(stateH);
+            hOut = h.floats(stateH);
+            cIn = lstm ? h.floats(stateC) : null;
+            cOut = lstm ? h.floats(stateC) : null;
+            MemorySegment scratch = h.bytes(p.scratchBytes);
+            args = new MemorySegment[nl];
+            nargs = new int[nl];
+            long sliceH = 4L * dirs * p.batch * OneDnnRnn.this.hOut;
+            long sliceC = 4L * dirs * p.batch * hidden;
+            for (int l = 0; l < nl; l++) {
+                MemorySegment[] md = p.mds[l];
+                MemorySegment src = l == 0 ? x : ping[(l - 1) % 2];
+                List<Integer> nums = new ArrayList<>();
+                List<MemorySegment> mems = new ArrayList<>();
+                nums.add(OneDnn.ARG_SRC_LAYER);
+                mems.add(h.memory(md[0], src));
+                nums.add(OneDnn.ARG_SRC_ITER);
+                mems.add(h.memory(md[1], hIn.asSlice(l * sliceH, sliceH)));
+                nums.add(OneDnn.ARG_DST_LAYER);
+                mems.add(h.memory(md[3], ping[l % 2]));
+                nums.add(OneDnn.ARG_DST_ITER);
+                mems.add(h.memory(md[4], hOut.asSlice(l * sliceH, sliceH)));
+                if (lstm) {
+                    nums.add(OneDnn.ARG_SRC_ITER_C);
+                    mems.add(h.memory(md[2], cIn.asSlice(l * sliceC, sliceC)));
+                    nums.add(OneDnn.ARG_DST_ITER_C);
+                    mems.add(h.memory(md[5], cOut.asSlice(l * sliceC, sliceC)));
+                }
+                for (int k = 0; k < 4; k++) {
+                    if (p.weights[l][k] != null) {
+                        nums.add(WEIGHT_ARGS[k]);
+                        mems.add(p.weights[l][k]);
+                    }
+                }
+                if (dnnl.size(p.scratchMd[l]) > 0) {
+                    nums.add(OneDnn.ARG_SCRATCHPAD);
+                    mems.add(h.memory(p.scratchMd[l], scratch));
+                }
+                args[l] = h.execArgs(nums.stream().mapToInt(Integer::intValue).toArray(),
+                    mems.toArray(new MemorySegment[0]));
+                nargs[l] = nums.size();
+            }
+            out = ping[(nl - 1) % 2];
+        }
+    }
+
+    /**
+     * The plan for a call shape: cached up to {@link #MAX_CACHED_PLANS}, else a temporary one
+     * the caller closes. Call with the thread count set.
+     */
+    private Plan plan(int batch, int seqLen) {
+        long key = ((long) batch << 32) | seqLen;
+        Plan p = plans.get(key);
+        if (p != null) {
+            return p;
+        }
+        synchronized (plans) {
+            p = plans.get(key);
+            if (p == null) {
+                p = new Plan(batch, seqLen);
+                if (plans.size() < MAX_CACHED_PLANS) {
+                    plans.put(key, p);
+                }
+            }
+            return p;
+        }
+    }
+
+    /** Per-args scratch for grouping by length (kept in {@link ForwardArgs#backendCache}). */
+    private static final class Groups {
+        int[] order = new int[0];
+    }
+
+    @Override
+    public void forward(ForwardArgs a) {
+        CORES.acquireUninterruptibly(permits);
+        try {
+            dnnl.setThreads(threads);
+            if (uniform(a)) {
+                run(a, null, 0, a.batch, a.seqLen);
+                return;
+            }
+            Groups g = a.backendCache instanceof Groups c ? c : new Groups();
+            a.backendCache = g;
+            if (g.order.length < a.batch) {
+                g.order = new int[a.batch];
+            }
+            int[] order = g.order;
+            // Stable insertion sort of sequence indices by length (batches are small next to the work).
+            for (int i = 0; i < a.batch; i++) {
+                int j = i;
+                while (j > 0 && a.lengths[order[j - 1]] > a.lengths[i]) {
+                    order[j] = order[j - 1];
+                    j--;
+                }
+                order[j] = i;
+            }
+            for (int from = 0; from < a.batch; ) {
+                int len = a.lengths[order[from]];
+                int to = from + 1;
+                while (to < a.batch && a.lengths[order[to]] == len) {
+                    to++;
+                }
+                run(a, order, from, to - from, len);
+                from = to;
+            }
+        } finally {
+            CORES.release(permits);
+        }
+    }
+
+    private static boolean uniform(ForwardArgs a) {
+        if (a.lengths == null) {
+            return true;
+        }
+        for (int i = 0; i < a.batch; i++) {
+            if (a.lengths[i] != a.seqLen) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Runs sequences {@code order[from .. from+n)} (all of length {@code len}) as one unpadded
+     * batch; {@code order == null} means the whole batch in its own order.
+     */
+    private void run(ForwardArgs a, int[] order, int from, int n, int len) {
+        Plan p = plan(n, len);
+        boolean cached = plans.get(((long) n << 32) | len) == p;
+        Exec e = p.borrow();
+        try {
+            int stateRows = layers.length * dirs;
+            gather(a.x, len, a.batch, order, from, n, spec.inputSize(), e.x);
+            if (a.h0 != null) {
+                gather(a.h0, stateRows, a.batch, order, from, n, hOut, e.hIn);
+            } else {
+                e.hIn.fill((byte) 0);
+            }
+            if (lstm) {
+                if (a.c0 != null) {
+                    gather(a.c0, stateRows, a.batch, order, from, n, hidden, e.cIn);
+                } else {
+                    e.cIn.fill((byte) 0);
+                }
+            }
+            for (int l = 0; l < layers.length; l++) {
+                dnnl.execute(p.primitive[l], e.stream, e.nargs[l], e.args[l]);
+            }
+            int width = dirs * hOut;
+            scatter(e.out, len, a.batch, order, from, n, width, a.y);
+            for (int t = len; t < a.seqLen; t++) { // PyTorch pads with zeros past a sequence's end
+                for (int j = 0; j < n; j++) {
+                    int row = t * a.batch + order[from + j];
+                    Arrays.fill(a.y, row * width, (row + 1) * width, 0f);
+                }
+            }
+            scatter(e.hOut, stateRows, a.batch, order, from, n, hOut, a.hN);
+            if (lstm) {
+                scatter(e.cOut, stateRows, a.batch, order, from, n, hidden, a.cN);
+            }
+        } finally {
+            if (cached) {
+                p.release(e);
+            } else {
+                p.h.close();
+            }
+        }
+    }
+
+    /** Copies rows {@code order[from..from+n)} of each of {@code blocks} blocks of {@code batch} rows into {@code dst}. */
+    private static void gather(float[] src, int blocks, int batch, int[] order, int from, int n, int width,
+                               MemorySegment dst) {
+        if (order == null) {
+            MemorySegment.copy(src, 0, dst, JAVA_FLOAT, 0, blocks * batch * width);
+            return;
+        }
+        for (int b = 0; b < blocks; b++) {
+            for (int j = 0; j < n; j++) {
+                MemorySegment.copy(src, (b * batch + order[from + j]) * width, dst, JAVA_FLOAT,
+                    4L * (b * n + j) * width, width);
+            }
+        }
+    }
+
+    /** The inverse of {@link #gather}. */
+    private static void scatter(MemorySegment src, int blocks, int batch, int[] order, int from, int n, int width,
+                                float[] dst) {
+        if (order == null) {
+            MemorySegment.copy(src, JAVA_FLOAT, 0, dst, 0, blocks * batch * width);
+            return;
+        }
+        for (int b = 0; b < blocks; b++) {
+            for (int j = 0; j < n; j++) {
+                MemorySegment.copy(src, JAVA_FLOAT, 4L * (b * n + j) * width, dst,
+                    (b * batch + order[from + j]) * width, width);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        RuntimeException first = null;
+        for (Plan p : plans.values()) {
+            try {
+                p.h.close();
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+        }
+        plans.clear();
+        try {
+            handles.close();
+        } catch (RuntimeException e) {
+            first = first == null ? e : first;
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}
