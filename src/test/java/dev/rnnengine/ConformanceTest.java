@@ -48,6 +48,8 @@ class ConformanceTest {
         }
         l.add(new Object[] {CellMode.LSTM, 129, 513, 1, false, 0, 1, 9, false});
         l.add(new Object[] {CellMode.GRU, 65, 257, 2, true, 0, 3, 6, true});
+        // A batch past auto's split point, with many distinct lengths (oneDNN runs one group per length).
+        l.add(new Object[] {CellMode.LSTM, 17, 33, 2, true, 11, 20, 12, true});
         return l;
     }
 

@@ -110,4 +110,38 @@ class FallbackTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("C2 compiler is off") && r.err().contains("TieredStopAtLevel=1"), r.err());
     }
+
+    private static String classPathWithout(String part) {
+        return String.join(java.io.File.pathSeparator, java.util.Arrays.stream(
+            System.getProperty("java.class.path").split(java.io.File.pathSeparator)).filter(e -> !e.contains(part)).toList());
+    }
+
+    @Test
+    void withoutOneDnnAutoRunsEveryBatchOnTheSmallBatchBackendAndForcingSaysHowToGetIt() throws Exception {
+        Path c = TestSupport.goldenCases().get(0);
+        List<String> jvm = List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+            "-Drnn.onednn.sources=jar", "-cp", classPathWithout("bytedeco" + java.io.File.separator + "dnnl"));
+        Run forced = cliWithClassPath(jvm, infer(c, dir.resolve("d.safetensors"), "onednn"));
+        assertEquals(1, forced.code());
+        assertTrue(forced.err().contains("backend 'onednn' is not available") && forced.err().contains("org.bytedeco:dnnl:")
+            && forced.err().contains("rnn.onednn.path"), forced.err());
+        Run auto = cliWithClassPath(jvm, infer(c, dir.resolve("a.safetensors"), "auto"));
+        assertEquals(0, auto.code(), auto.err());
+        List<String> lines = auto.err().lines().filter(l -> l.contains("onednn")).toList();
+        assertEquals(1, lines.size(), auto.err());
+        assertTrue(lines.get(0).contains("backend onednn unavailable") && lines.get(0).contains("every batch size on vector"),
+            lines.get(0));
+    }
+
+    @Test
+    void oneDnn2IsRefusedWithTheReason() throws Exception {
+        Path lib2 = Path.of("/usr/lib/x86_64-linux-gnu/libdnnl.so.2");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(lib2),
+            "Debian's libdnnl2 is not installed (.ci/run installs it for this test)");
+        Path c = TestSupport.goldenCases().get(0);
+        Run forced = cli(List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+            "-Drnn.onednn.path=" + lib2), infer(c, dir.resolve("d.safetensors"), "onednn"));
+        assertEquals(1, forced.code());
+        assertTrue(forced.err().contains("oneDNN 2.") && forced.err().contains("needs oneDNN 3.x"), forced.err());
+    }
 }

@@ -20,7 +20,7 @@ public final class TestSupport {
      * Override with -Drnn.test.backends=scalar,vector.
      */
     public static List<String> expectedBackends() {
-        return List.of(System.getProperty("rnn.test.backends", "scalar,vector,openblas").split(","));
+        return List.of(System.getProperty("rnn.test.backends", "scalar,vector,openblas,onednn").split(","));
     }
 
     /** A backend at a thread count. */

@@ -23,10 +23,12 @@ public final class Backends {
         "onednn", "dev.rnnengine.backend.onednn.OneDnnBackend");
 
     /**
-     * What {@code auto} tries, best first; scalar always works. Vector leads: it is the fastest
-     * here at batch 1 and within a few percent of OpenBLAS batched (README, Speed).
+     * What {@code auto} tries for small batches, best first; scalar always works. Vector leads:
+     * it is the fastest here at batch 1 (README, Speed).
      */
     private static final List<String> AUTO_ORDER = List.of("vector", "openblas", "scalar");
+    /** What {@code auto} runs batches of {@link SplitBackend#BATCHED_MIN} or more on, when it is here. */
+    private static final String AUTO_BATCHED = "onednn";
 
     private static final System.Logger LOG = System.getLogger("dev.rnnengine");
     private static final Map<String, Availability> LOADED = new ConcurrentHashMap<>();
@@ -72,35 +74,50 @@ public final class Backends {
     }
 
     /**
-     * The backend for a name: {@code auto} picks the best available one and logs one line
-     * for each better one it skips; any other name must be available.
+     * The backend for a name: {@code auto} picks the best available one for small batches and,
+     * when oneDNN is here, pairs it with oneDNN for large batches ({@link SplitBackend}); it logs
+     * one line for each better backend it goes without. Any other name must be available.
      *
      * @throws IllegalArgumentException if the name is not a backend
      * @throws UnsupportedOperationException if a named backend cannot run here (says why)
      */
     public static Backend select(String name) {
         if (name.equals("auto")) {
+            Backend small = null;
             List<String> skipped = new ArrayList<>();
             for (String n : AUTO_ORDER) {
                 Availability a = availability(n);
                 if (a.available()) {
-                    for (String s : skipped) {
-                        if (LOGGED.putIfAbsent(s, Boolean.TRUE) == null) {
-                            LOG.log(System.Logger.Level.INFO, "backend " + s + " unavailable ("
-                                + availability(s).reason() + "); auto uses " + n);
-                        }
-                    }
-                    return a.backend();
+                    small = a.backend();
+                    break;
                 }
                 skipped.add(n);
             }
-            throw new IllegalStateException("no backend available; scalar should always load");
+            if (small == null) {
+                throw new IllegalStateException("no backend available; scalar should always load");
+            }
+            for (String n : skipped) {
+                logOnce(n, "auto uses " + small.name());
+            }
+            Availability batched = availability(AUTO_BATCHED);
+            if (!batched.available()) {
+                logOnce(AUTO_BATCHED, "auto runs every batch size on " + small.name());
+                return small;
+            }
+            return small.name().equals("scalar") ? batched.backend() : new SplitBackend(small, batched.backend());
         }
         Availability a = availability(name);
         if (!a.available()) {
             throw new UnsupportedOperationException("backend '" + name + "' is not available: " + a.reason());
         }
         return a.backend();
+    }
+
+    private static void logOnce(String backend, String consequence) {
+        if (LOGGED.putIfAbsent(backend, Boolean.TRUE) == null) {
+            LOG.log(System.Logger.Level.INFO, "backend " + backend + " unavailable (" + availability(backend).reason()
+                + "); " + consequence);
+        }
     }
 
     private static Availability load(String name, String cls) {

@@ -39,7 +39,7 @@ public class RnnBench {
         "rnn_1760_b1", "bilstm2_b16", "lstm2_step_b1"})
     public String shape;
 
-    @Param({"scalar", "vector", "openblas"})
+    @Param({"scalar", "vector", "openblas", "onednn"})
     public String backend;
 
     @Param({"1", "2"})

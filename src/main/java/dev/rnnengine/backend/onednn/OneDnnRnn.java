@@ -58,6 +58,7 @@ final class OneDnnRnn implements PreparedRnn {
     private final OneDnn.Handles handles; // model-lifetime: weights, their reorders
     private final LayerParams[] layers;
     private final ConcurrentHashMap<Long, Plan> plans = new ConcurrentHashMap<>();
+    private final int maxPlans;
     private MemorySegment reorderStream; // guarded by handles
 
     /** One layer's weights: PyTorch's values as oneDNN user memory, and the layouts primitives asked for. */
@@ -75,6 +76,12 @@ final class OneDnnRnn implements PreparedRnn {
     }
 
     OneDnnRnn(RnnSpec spec, List<LayerWeights> weights, OneDnn dnnl, int threads) {
+        this(spec, weights, dnnl, threads, MAX_CACHED_PLANS);
+    }
+
+    /** With a plan cache of {@code maxPlans} shapes (tests use a small one). */
+    OneDnnRnn(RnnSpec spec, List<LayerWeights> weights, OneDnn dnnl, int threads, int maxPlans) {
+        this.maxPlans = maxPlans;
         this.spec = spec;
         this.dnnl = dnnl;
         this.threads = threads;
@@ -336,7 +343,7 @@ final class OneDnnRnn implements PreparedRnn {
     }
 
     /**
-     * The plan for a call shape: cached up to {@link #MAX_CACHED_PLANS}, else a temporary one
+     * The plan for a call shape: cached up to {@code maxPlans} shapes, else a temporary one
      * the caller closes. Call with the thread count set.
      */
     private Plan plan(int batch, int seqLen) {
@@ -349,7 +356,7 @@ final class OneDnnRnn implements PreparedRnn {
             p = plans.get(key);
             if (p == null) {
                 p = new Plan(batch, seqLen);
-                if (plans.size() < MAX_CACHED_PLANS) {
+                if (plans.size() < maxPlans) {
                     plans.put(key, p);
                 }
             }

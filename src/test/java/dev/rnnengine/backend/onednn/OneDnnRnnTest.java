@@ -1,0 +1,146 @@
+package dev.rnnengine.backend.onednn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.rnnengine.api.CellMode;
+import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.api.StateDicts;
+import dev.rnnengine.api.Tensor;
+import dev.rnnengine.backend.scalar.ScalarBackend;
+import dev.rnnengine.engine.ForwardArgs;
+import dev.rnnengine.engine.LayerWeights;
+import dev.rnnengine.engine.PreparedRnn;
+import dev.rnnengine.internal.ffm.OneDnn;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The oneDNN backend's own machinery: shapes past the plan cache, and length groups. */
+class OneDnnRnnTest {
+    private static List<LayerWeights> weights(RnnSpec spec, long seed) {
+        Map<String, Tensor> sd = StateDicts.random(spec, seed);
+        List<LayerWeights> out = new ArrayList<>();
+        for (int l = 0; l < spec.numLayers(); l++) {
+            for (int d = 0; d < spec.directions(); d++) {
+                String sfx = "_l" + l + (d == 1 ? "_reverse" : "");
+                Tensor bi = sd.get("bias_ih" + sfx);
+                Tensor bh = sd.get("bias_hh" + sfx);
+                Tensor hr = sd.get("weight_hr" + sfx);
+                out.add(new LayerWeights(sd.get("weight_ih" + sfx).toArray(), sd.get("weight_hh" + sfx).toArray(),
+                    bi == null ? null : bi.toArray(), bh == null ? null : bh.toArray(), hr == null ? null : hr.toArray()));
+            }
+        }
+        return out;
+    }
+
+    private static ForwardArgs args(RnnSpec spec, int seqLen, int batch, int[] lengths, long seed) {
+        Random r = new Random(seed);
+        ForwardArgs a = new ForwardArgs();
+        a.seqLen = seqLen;
+        a.batch = batch;
+        a.x = new float[seqLen * batch * spec.inputSize()];
+        for (int i = 0; i < a.x.length; i++) {
+            a.x[i] = (float) r.nextGaussian();
+        }
+        int states = spec.numLayers() * spec.directions() * batch;
+        a.h0 = new float[states * spec.outputHiddenSize()];
+        for (int i = 0; i < a.h0.length; i++) {
+            a.h0[i] = (float) r.nextGaussian();
+        }
+        a.c0 = spec.mode() == CellMode.LSTM ? new float[states * spec.hiddenSize()] : null;
+        a.lengths = lengths;
+        a.y = new float[seqLen * batch * spec.directions() * spec.outputHiddenSize()];
+        a.hN = new float[a.h0.length];
+        a.cN = a.c0 == null ? null : new float[a.c0.length];
+        return a;
+    }
+
+    private static void assertNear(String what, float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length, what);
+        for (int i = 0; i < expected.length; i++) {
+            double err = Math.abs(expected[i] - actual[i]);
+            assertTrue(err <= 1e-5 + 1e-4 * Math.abs(expected[i]), what + "[" + i + "]: " + actual[i] + " vs " + expected[i]);
+        }
+    }
+
+    @Test
+    void shapesPastThePlanCacheRunOnTemporaryPrimitives() {
+        RnnSpec spec = new RnnSpec(CellMode.GRU, 5, 9, 2, true, false, true, 0);
+        List<LayerWeights> w = weights(spec, 7);
+        int[] lengths = {3, 7, 1, 7, 3};
+        PreparedRnn ref = new ScalarBackend().prepare(spec, w, 1);
+        // Cache of one shape: the load-time (1, 1) plan; every group here is a temporary plan.
+        try (OneDnnRnn dnn = new OneDnnRnn(spec, w, OneDnn.get(), 1, 1)) {
+            for (int call = 0; call < 3; call++) {
+                ForwardArgs expected = args(spec, 7, 5, lengths, 11);
+                ForwardArgs got = args(spec, 7, 5, lengths, 11);
+                ref.forward(expected);
+                dnn.forward(got);
+                assertNear("output", expected.y, got.y);
+                assertNear("h_n", expected.hN, got.hN);
+            }
+        }
+    }
+
+    @Test
+    void paddedStepsAreZeroAndStatesStopAtEachLength() {
+        RnnSpec spec = new RnnSpec(CellMode.LSTM, 4, 6, 1, true, false, true, 3);
+        List<LayerWeights> w = weights(spec, 3);
+        int[] lengths = {2, 5, 2, 4};
+        ForwardArgs expected = args(spec, 5, 4, lengths, 5);
+        ForwardArgs got = args(spec, 5, 4, lengths, 5);
+        java.util.Arrays.fill(got.y, Float.NaN); // every element must be written
+        new ScalarBackend().prepare(spec, w, 1).forward(expected);
+        try (OneDnnRnn dnn = new OneDnnRnn(spec, w, OneDnn.get(), 2)) {
+            dnn.forward(got);
+        }
+        assertNear("output", expected.y, got.y);
+        assertNear("h_n", expected.hN, got.hN);
+        assertNear("c_n", expected.cN, got.cN);
+        int width = 2 * 3;
+        for (int t = 2; t < 5; t++) { // sequence 0 has length 2: zeros from step 2 on
+            float[] row = java.util.Arrays.copyOfRange(got.y, t * 4 * width, t * 4 * width + width);
+            assertArrayEquals(new float[width], row, "padding at step " + t);
+        }
+    }
+
+    @Test
+    void concurrentCallersShareWeightsAndPlansButNotScratch() throws Exception {
+        RnnSpec spec = new RnnSpec(CellMode.LSTM, 8, 16, 2, true, false, false, 0);
+        List<LayerWeights> w = weights(spec, 9);
+        int[][] shapes = {{1, 1}, {5, 3}, {9, 17}}; // (T, N)
+        try (OneDnnRnn dnn = new OneDnnRnn(spec, w, OneDnn.get(), 1)) {
+            float[][] single = new float[shapes.length][];
+            for (int s = 0; s < shapes.length; s++) {
+                ForwardArgs a = args(spec, shapes[s][0], shapes[s][1], null, s);
+                dnn.forward(a);
+                single[s] = a.y;
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+                for (int task = 0; task < 4; task++) {
+                    int first = task;
+                    done.add(pool.submit(() -> {
+                        for (int call = 0; call < 40; call++) {
+                            int s = (first + call) % shapes.length;
+                            ForwardArgs a = args(spec, shapes[s][0], shapes[s][1], null, s);
+                            dnn.forward(a);
+                            assertArrayEquals(single[s], a.y, "shape " + s + " call " + call);
+                        }
+                        return null;
+                    }));
+                }
+                for (var f : done) {
+                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+}
