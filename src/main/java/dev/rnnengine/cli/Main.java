@@ -29,6 +29,10 @@ public final class Main {
           infer --model M --input I --output O  run a model file on an input file, write the output file
                 [--backend auto|scalar|vector|openblas|onednn] [--threads N] [--batch-first true|false]
           info M [--batch-first true|false]     describe a model file and which backends run here
+          bench [--quick] [--shapes S,S,...]    time backends and peers side by side on the same weights
+                [--backends B,B] [--threads 1,2] [--peers ort,torch,native] [--report DIR]
+                [--cell C --input-size D --hidden-size H [--layers L] [--bidirectional]
+                 [--seq-len T] [--batch N]]       (a custom shape instead of --shapes)
           help                                  this text
         files are safetensors (see README: model, input and output file contracts)""";
 
@@ -53,6 +57,8 @@ public final class Main {
                     return infer(Options.parse(rest, Set.of("model", "input", "output", "backend", "threads", "batch-first"), 0), out);
                 case "info":
                     return info(Options.parse(rest, Set.of("batch-first", "backend"), 1), out);
+                case "bench":
+                    return BenchOptions.run(Options.parse(rest, BenchOptions.OPTIONS, BenchOptions.FLAGS, 0), out, err);
                 case "demo":
                     return Demo.run(Options.parse(rest, Set.of("backend", "threads"), 0), out);
                 case "help", "--help", "-h":
@@ -155,6 +161,11 @@ public final class Main {
         private final List<String> positional = new java.util.ArrayList<>();
 
         static Options parse(String[] args, Set<String> allowed, int maxPositional) throws UsageException {
+            return parse(args, allowed, Set.of(), maxPositional);
+        }
+
+        /** Like {@link #parse(String[], Set, int)}, where {@code flags} take no value (they read as "true"). */
+        static Options parse(String[] args, Set<String> allowed, Set<String> flags, int maxPositional) throws UsageException {
             Options o = new Options();
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -166,7 +177,9 @@ public final class Main {
                         value = key.substring(eq + 1);
                         key = key.substring(0, eq);
                     }
-                    if (!allowed.contains(key)) {
+                    if (flags.contains(key) && value == null) {
+                        value = "true";
+                    } else if (!allowed.contains(key)) {
                         throw new UsageException("unknown option --" + key);
                     }
                     if (value == null) {

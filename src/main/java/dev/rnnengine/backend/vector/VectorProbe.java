@@ -1,0 +1,81 @@
+package dev.rnnengine.backend.vector;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The machine's limits as the vector kernels see them, for the comparison harness's report:
+ * the single-thread FMA peak and read bandwidth at a given working-set size.
+ */
+public final class VectorProbe {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private VectorProbe() { }
+
+    /** GFLOP/s of independent fused multiply-adds on registers, one thread, for about {@code millis}. */
+    public static double fmaGflops(long millis) {
+        long iters = 1 << 20;
+        double best = 0;
+        long end = System.nanoTime() + millis * 1_000_000L;
+        float sink = 0;
+        while (System.nanoTime() < end) {
+            long t0 = System.nanoTime();
+            sink += fmaLoop(iters);
+            double s = (System.nanoTime() - t0) / 1e9;
+            best = Math.max(best, iters * 10.0 * 2 * S.length() / s / 1e9);
+        }
+        return sink == 42 ? best + 1e-9 : best; // sink keeps the loop alive
+    }
+
+    private static float fmaLoop(long iters) {
+        FloatVector m = FloatVector.broadcast(S, 0.999999f);
+        FloatVector c = FloatVector.broadcast(S, 1e-7f);
+        FloatVector a0 = c, a1 = c, a2 = c, a3 = c, a4 = c, a5 = c, a6 = c, a7 = c, a8 = c, a9 = c;
+        for (long i = 0; i < iters; i++) { // ten chains cover the FMA latency
+            a0 = a0.fma(m, c);
+            a1 = a1.fma(m, c);
+            a2 = a2.fma(m, c);
+            a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c);
+            a5 = a5.fma(m, c);
+            a6 = a6.fma(m, c);
+            a7 = a7.fma(m, c);
+            a8 = a8.fma(m, c);
+            a9 = a9.fma(m, c);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9)
+            .reduceLanes(VectorOperators.ADD);
+    }
+
+    /** GB/s reading a {@code bytes}-byte array over and over, one thread, best pass of about {@code millis}. */
+    public static double readGBps(int bytes, long millis) {
+        float[] a = new float[Math.max(S.length() * 4, bytes / 4 / (S.length() * 4) * (S.length() * 4))];
+        java.util.Arrays.fill(a, 1f);
+        double best = 0;
+        float sink = 0;
+        long end = System.nanoTime() + millis * 1_000_000L;
+        int reps = (int) Math.max(1, (64L << 20) / (4L * a.length));
+        while (System.nanoTime() < end) {
+            long t0 = System.nanoTime();
+            for (int r = 0; r < reps; r++) {
+                sink += sum(a);
+            }
+            double s = (System.nanoTime() - t0) / 1e9;
+            best = Math.max(best, 4.0 * a.length * reps / s / 1e9);
+        }
+        return sink == 42 ? best + 1e-9 : best;
+    }
+
+    private static float sum(float[] a) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int v = S.length();
+        for (int i = 0; i < a.length; i += 4 * v) {
+            s0 = s0.add(FloatVector.fromArray(S, a, i));
+            s1 = s1.add(FloatVector.fromArray(S, a, i + v));
+            s2 = s2.add(FloatVector.fromArray(S, a, i + 2 * v));
+            s3 = s3.add(FloatVector.fromArray(S, a, i + 3 * v));
+        }
+        return s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.ADD);
+    }
+}

@@ -1,0 +1,363 @@
+package dev.rnnengine.bench;
+
+import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.api.Shapes;
+import dev.rnnengine.api.StateDicts;
+import dev.rnnengine.api.Tensor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code rnn bench}: engine backends and peers (ONNX Runtime, PyTorch, the C baseline) on the
+ * same weights and inputs, checked against each other, then timed in interleaved rounds
+ * (A B C, B C A, ...) so that machine drift hits every participant alike.
+ */
+public final class Bench {
+    /**
+     * What to run.
+     *
+     * @param shapes   the shapes
+     * @param backends engine backends
+     * @param threads  thread counts
+     * @param peers    peers: ort, torch, native
+     * @param quick    short warm-up and few rounds (the whole shape set in under 3 minutes)
+     * @param report   a directory for report.md, chart.svg and results.jsonl, or null
+     */
+    public record Config(List<Shapes.Shape> shapes, List<String> backends, List<Integer> threads, List<String> peers,
+                         boolean quick, Path report) { }
+
+    /** One participant's figures on one (shape, threads). */
+    record Result(Shapes.Shape shape, String who, int threads, double medianMs, double p99Ms, int samples) {
+        double gflops() {
+            return shape.flops() / medianMs / 1e6;
+        }
+
+        /** Weights counted once per time step: what a batch-1 recurrence must stream. */
+        double weightGbps() {
+            return shape.weightBytes() * shape.seqLen() / medianMs / 1e6;
+        }
+
+        String json() {
+            RnnSpec s = shape.spec();
+            return String.format(Locale.ROOT, "{\"name\":\"%s\",\"cell\":\"%s\",\"input_size\":%d,\"hidden_size\":%d,"
+                + "\"layers\":%d,\"bidirectional\":%s,\"seq_len\":%d,\"batch\":%d,\"backend\":\"%s\",\"threads\":%d,"
+                + "\"median_ms\":%.4f,\"p99_ms\":%.4f,\"gflops\":%.3f,\"weight_gbps\":%.3f,\"samples\":%d}",
+                shape.name(), s.mode().name().toLowerCase(Locale.ROOT), s.inputSize(), s.hiddenSize(), s.numLayers(),
+                s.bidirectional(), shape.seqLen(), shape.batch(), who, threads, medianMs, p99Ms, gflops(), weightGbps(),
+                samples);
+        }
+    }
+
+    private final Config config;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final long warmupMs;
+    private final int rounds;
+    private final long roundMs;
+    private final List<Result> results = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+    private int failures;
+
+    private Bench(Config config, PrintStream out, PrintStream err) {
+        this.config = config;
+        this.out = out;
+        this.err = err;
+        this.warmupMs = config.quick() ? 300 : 1500;
+        this.rounds = config.quick() ? 3 : 7;
+        this.roundMs = config.quick() ? 150 : 600;
+    }
+
+    /**
+     * Runs the comparison; prints the table, the ratios and one JSON line per result.
+     *
+     * @return 0, or 1 when a participant failed or disagreed with the engine
+     * @throws IOException if the report or a peer's files cannot be written
+     */
+    public static int run(Config config, PrintStream out, PrintStream err) throws IOException {
+        return new Bench(config, out, err).run();
+    }
+
+    private int run() throws IOException {
+        Path work = Files.createTempDirectory("rnn-bench");
+        try {
+            List<String> peers = availablePeers(work);
+            Machine machine = config.report() != null ? Machine.probe() : null;
+            int total = config.shapes().size() * config.threads().size();
+            int done = 0;
+            long start = System.nanoTime();
+            for (Shapes.Shape shape : config.shapes()) {
+                for (int threads : config.threads()) {
+                    err.printf(Locale.ROOT, "[%d/%d, %.0f s] %s at %d thread%s%n", ++done, total,
+                        (System.nanoTime() - start) / 1e9, shape.name(), threads, threads == 1 ? "" : "s");
+                    measure(shape, threads, peers, work);
+                }
+            }
+            printTable();
+            for (Result r : results) {
+                out.println(r.json());
+            }
+            for (String n : notes) {
+                err.println("note: " + n);
+            }
+            if (config.report() != null) {
+                Report.write(config.report(), machine, config, results, notes);
+                err.println("report written to " + config.report().resolve("report.md"));
+            }
+        } finally {
+            deleteTree(work);
+        }
+        return failures == 0 ? 0 : 1;
+    }
+
+    /** The peers that can run here; a note for each that cannot. */
+    private List<String> availablePeers(Path work) throws IOException {
+        List<String> ok = new ArrayList<>();
+        for (String p : config.peers()) {
+            switch (p) {
+                case "ort" -> {
+                    String why = OrtParticipant.unavailable();
+                    if (why == null) {
+                        ok.add(p);
+                    } else {
+                        notes.add("ort skipped: " + why);
+                    }
+                }
+                case "torch" -> {
+                    String why = torchMissing();
+                    if (why == null) {
+                        ok.add(p);
+                    } else {
+                        notes.add("torch skipped: " + why);
+                    }
+                }
+                case "native" -> {
+                    Path exe = nativeBaseline();
+                    if (exe != null) {
+                        ok.add("native-onednn");
+                        ok.add("native-openblas");
+                    } else {
+                        notes.add("native skipped: the C baseline is not built (native/build.sh builds it)");
+                    }
+                }
+                default -> throw new IllegalArgumentException("unknown peer '" + p + "': choose ort, torch or native");
+            }
+        }
+        return ok;
+    }
+
+    private static String python() {
+        return System.getenv().getOrDefault("RNN_PYTHON", "/usr/bin/python3");
+    }
+
+    private static String torchMissing() {
+        try {
+            Process p = new ProcessBuilder(python(), "-c", "import torch, numpy").redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "'" + python() + " -c \"import torch\"' did not finish in 60 s";
+            }
+            return p.exitValue() == 0 ? null
+                : "no PyTorch for " + python() + " (apt-get install python3-torch, or set RNN_PYTHON)";
+        } catch (IOException e) {
+            return "no " + python() + " (apt-get install python3-torch, or set RNN_PYTHON)";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    /** The C baseline executable (native/build/rnn-native-bench under the working directory or RNN_HOME), or null. */
+    static Path nativeBaseline() {
+        for (String root : new String[] {System.getenv("RNN_HOME"), "."}) {
+            if (root != null) {
+                Path exe = Path.of(root, "native", "build", "rnn-native-bench");
+                if (Files.isExecutable(exe)) {
+                    return exe;
+                }
+            }
+        }
+        return null;
+    }
+
+    private void measure(Shapes.Shape shape, int threads, List<String> peers, Path work) throws IOException {
+        RnnSpec spec = shape.spec();
+        Map<String, Tensor> sd = StateDicts.random(spec, 1);
+        Tensor x = StateDicts.randn(2, shape.seqLen(), shape.batch(), spec.inputSize());
+        Path dir = Files.createDirectories(work.resolve(shape.name() + "-" + threads));
+        boolean rawWritten = false;
+        int outLen = shape.seqLen() * shape.batch() * spec.directions() * spec.outputHiddenSize();
+        List<Participant> parts = new ArrayList<>();
+        try {
+            for (String b : config.backends()) {
+                try {
+                    parts.add(new EngineParticipant(b, spec, sd, x, threads));
+                } catch (UnsupportedOperationException e) {
+                    note(b + " skipped on " + shape.name() + ": " + e.getMessage());
+                }
+            }
+            for (String p : peers) {
+                try {
+                    if (p.equals("ort")) {
+                        parts.add(new OrtParticipant(spec, sd, x, threads));
+                        continue;
+                    }
+                    if (!rawWritten) {
+                        ProcessPeer.writeRaw(dir, spec, sd, x);
+                        rawWritten = true;
+                    }
+                    if (p.equals("torch")) {
+                        parts.add(new ProcessPeer("torch", List.of(python(), torchScript(work).toString()), dir, threads, outLen));
+                    } else if (spec.mode() != dev.rnnengine.api.CellMode.LSTM) {
+                        note(p + " skipped on " + shape.name() + ": the C baseline runs LSTMs only");
+                    } else {
+                        String lib = p.substring("native-".length());
+                        parts.add(new ProcessPeer(p, List.of(nativeBaseline().toString(), lib), dir, threads, outLen));
+                    }
+                } catch (Exception e) {
+                    failures++;
+                    note(p + " failed on " + shape.name() + ": " + e.getMessage());
+                }
+            }
+            if (parts.isEmpty()) {
+                return;
+            }
+            checkAgreement(shape, parts);
+            int n = parts.size();
+            double[] perCall = new double[n];
+            for (int i = 0; i < n; i++) { // warm-up, which also estimates each one's call time
+                double spent = 0;
+                do {
+                    perCall[i] = parts.get(i).time(1)[0];
+                    spent += perCall[i];
+                } while (spent < warmupMs);
+            }
+            List<List<Double>> samples = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                samples.add(new ArrayList<>());
+            }
+            for (int r = 0; r < rounds; r++) {
+                for (int k = 0; k < n; k++) {
+                    int i = (k + r) % n; // rotate who goes first
+                    int calls = (int) Math.max(1, Math.min(100_000, Math.round(roundMs / Math.max(perCall[i], 1e-3))));
+                    for (double t : parts.get(i).time(calls)) {
+                        samples.get(i).add(t);
+                    }
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                double[] s = samples.get(i).stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                results.add(new Result(shape, parts.get(i).name(), threads, s[(s.length - 1) / 2],
+                    s[Math.min(s.length - 1, (int) Math.ceil(0.99 * s.length) - 1)], s.length));
+            }
+        } catch (Exception e) {
+            failures++;
+            note(shape.name() + " at " + threads + " threads failed: " + e);
+        } finally {
+            for (Participant p : parts) {
+                try {
+                    p.close();
+                } catch (Exception e) {
+                    note("closing " + p.name() + ": " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** Everyone's output against the first participant's, within the golden tolerance; a disagreeing one is dropped. */
+    private void checkAgreement(Shapes.Shape shape, List<Participant> parts) throws Exception {
+        float[] ref = parts.get(0).output();
+        for (int i = parts.size() - 1; i >= 1; i--) {
+            Participant p = parts.get(i);
+            String why;
+            try {
+                float[] y = p.output();
+                why = disagreement(ref, y);
+            } catch (Exception e) {
+                why = e.getMessage();
+            }
+            if (why != null) {
+                failures++;
+                note(p.name() + " dropped on " + shape.name() + ": " + why + " (against " + parts.get(0).name() + ")");
+                p.close();
+                parts.remove(i);
+            }
+        }
+    }
+
+    /** Null when {@code y} matches {@code ref} within the golden tolerance, else the first difference. */
+    public static String disagreement(float[] ref, float[] y) {
+        if (ref.length != y.length) {
+            return "output has " + y.length + " elements, expected " + ref.length;
+        }
+        for (int j = 0; j < ref.length; j++) {
+            if (!(Math.abs(y[j] - ref[j]) <= 1e-4 + 1e-3 * Math.abs(ref[j]))) {
+                return "output[" + j + "] = " + y[j] + ", expected " + ref[j];
+            }
+        }
+        return null;
+    }
+
+    private void note(String n) {
+        notes.add(n);
+        err.println("note: " + n);
+    }
+
+    private static Path torchScript(Path work) throws IOException {
+        Path p = work.resolve("torch_peer.py");
+        if (!Files.exists(p)) {
+            try (InputStream in = Bench.class.getResourceAsStream("torch_peer.py")) {
+                if (in == null) {
+                    throw new IOException("torch_peer.py is missing from the class path");
+                }
+                Files.copy(in, p, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return p;
+    }
+
+    /** Participants in a stable order: engine backends as given, then peers as given. */
+    static List<String> columns(Config c, List<Result> results) {
+        List<String> cols = new ArrayList<>();
+        for (Result r : results) {
+            if (!cols.contains(r.who())) {
+                cols.add(r.who());
+            }
+        }
+        return cols;
+    }
+
+    private void printTable() {
+        out.print(Report.table(config, results));
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var s = Files.walk(p)) {
+            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(q);
+            }
+        }
+    }
+
+    /** Medians by (shape, threads) then participant, for the table and the chart. */
+    static Map<String, Map<String, Result>> byRow(List<Result> results) {
+        Map<String, Map<String, Result>> rows = new LinkedHashMap<>();
+        for (Result r : results) {
+            rows.computeIfAbsent(r.shape().name() + " " + r.threads() + "T", k -> new LinkedHashMap<>()).put(r.who(), r);
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,50 @@
+package dev.rnnengine.bench;
+
+import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.api.Tensor;
+import java.util.Map;
+
+/** ONNX Runtime Java in this JVM, on an ONNX model {@link OnnxWriter} built from the engine's weights. */
+final class OrtParticipant implements Participant {
+    private final OrtRunner ort;
+
+    OrtParticipant(RnnSpec spec, Map<String, Tensor> sd, Tensor x, int threads) throws Exception {
+        this.ort = new OrtRunner(spec, sd, x, threads);
+    }
+
+    /** Null when ONNX Runtime is on the class path, else why not. */
+    static String unavailable() {
+        try {
+            Class.forName("ai.onnxruntime.OrtEnvironment");
+            return null;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return "com.microsoft.onnxruntime:onnxruntime is not on the class path (bin/rnn puts it there)";
+        }
+    }
+
+    @Override
+    public String name() {
+        return "ort";
+    }
+
+    @Override
+    public double[] time(int calls) throws Exception {
+        double[] ms = new double[calls];
+        for (int i = 0; i < calls; i++) {
+            long t0 = System.nanoTime();
+            ort.run();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        return ms;
+    }
+
+    @Override
+    public float[] output() throws Exception {
+        return ort.run();
+    }
+
+    @Override
+    public void close() throws Exception {
+        ort.close();
+    }
+}

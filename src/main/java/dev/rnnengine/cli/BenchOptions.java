@@ -1,0 +1,76 @@
+package dev.rnnengine.cli;
+
+import dev.rnnengine.api.CellMode;
+import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.api.Shapes;
+import dev.rnnengine.bench.Bench;
+import dev.rnnengine.engine.Backends;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/** {@code rnn bench}'s options, turned into a {@link Bench.Config}. */
+final class BenchOptions {
+    static final Set<String> OPTIONS = Set.of("shapes", "backends", "threads", "peers", "report", "cell", "input-size",
+        "hidden-size", "layers", "seq-len", "batch");
+    static final Set<String> FLAGS = Set.of("quick", "bidirectional");
+
+    private BenchOptions() { }
+
+    static int run(Main.Options o, PrintStream out, PrintStream err) throws IOException, Main.UsageException {
+        List<Shapes.Shape> shapes = new ArrayList<>();
+        if (o.has("cell")) {
+            if (o.has("shapes")) {
+                throw new Main.UsageException("give --shapes or --cell ..., not both");
+            }
+            RnnSpec spec = new RnnSpec(CellMode.parse(o.get("cell")), o.intValue("input-size", 1),
+                o.intValue("hidden-size", 1), o.has("layers") ? o.intValue("layers", 1) : 1, true, false,
+                o.has("bidirectional"), 0);
+            int t = o.has("seq-len") ? o.intValue("seq-len", 1) : 50;
+            int n = o.has("batch") ? o.intValue("batch", 1) : 1;
+            String name = o.get("cell") + "_" + spec.inputSize() + "x" + spec.hiddenSize() + "_t" + t + "_b" + n
+                + (spec.numLayers() > 1 ? "_l" + spec.numLayers() : "") + (spec.bidirectional() ? "_bi" : "");
+            shapes.add(new Shapes.Shape(name, spec, t, n));
+        } else {
+            for (String s : list(o, "shapes", String.join(",", Shapes.ALL.keySet()))) {
+                shapes.add(Shapes.get(s));
+            }
+        }
+        for (String k : new String[] {"input-size", "hidden-size", "layers", "seq-len", "batch", "bidirectional"}) {
+            if (o.has(k) && !o.has("cell")) {
+                throw new Main.UsageException("--" + k + " describes a custom shape: give --cell too");
+            }
+        }
+        List<String> backends = list(o, "backends", String.join(",",
+            Backends.NAMES.stream().filter(b -> !b.equals("scalar") && Backends.availability(b).available()).toList()));
+        for (String b : backends) {
+            Backends.availability(b); // unknown names fail here, with the list of backends
+        }
+        List<Integer> threads = new ArrayList<>();
+        for (String t : list(o, "threads", "1," + Math.max(2, Runtime.getRuntime().availableProcessors()))) {
+            try {
+                int v = Integer.parseInt(t.trim());
+                if (v < 1) {
+                    throw new NumberFormatException();
+                }
+                if (!threads.contains(v)) {
+                    threads.add(v);
+                }
+            } catch (NumberFormatException e) {
+                throw new Main.UsageException("--threads takes positive integers, got '" + t + "'");
+            }
+        }
+        List<String> peers = o.has("peers") && o.get("peers").equals("none") ? List.of() : list(o, "peers", "ort,torch,native");
+        Path report = o.has("report") ? Path.of(o.get("report")) : null;
+        return Bench.run(new Bench.Config(shapes, backends, threads, peers, o.has("quick"), report), out, err);
+    }
+
+    private static List<String> list(Main.Options o, String key, String dflt) {
+        String v = o.has(key) ? o.get(key) : dflt;
+        return Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+}

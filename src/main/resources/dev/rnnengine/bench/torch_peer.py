@@ -1,0 +1,84 @@
+"""PyTorch CPU as a peer of `rnn bench` (ProcessPeer's line protocol on stdin/stdout).
+
+Reads spec.txt and data.bin written by the harness, builds the same torch.nn module with the
+same weights, and times forward calls under torch.inference_mode() at the asked thread count.
+Needs Debian's python3-torch (PyTorch 1.13) or any PyTorch >= 1.13 with numpy.
+"""
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def load(d, threads):
+    torch.set_num_threads(threads)
+    cell, D, H, L, dirs, T, N = open(os.path.join(d, "spec.txt")).read().split()
+    D, H, L, dirs, T, N = map(int, (D, H, L, dirs, T, N))
+    data = np.fromfile(os.path.join(d, "data.bin"), dtype="<f4")
+    at = 0
+
+    def take(n):
+        nonlocal at
+        v = data[at:at + n]
+        at += n
+        return torch.from_numpy(v.copy())
+
+    x = take(T * N * D).reshape(T, N, D)
+    kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}.get(cell)
+    kwargs = dict(input_size=D, hidden_size=H, num_layers=L, bidirectional=dirs == 2)
+    if kind is None:
+        kind = torch.nn.RNN
+        kwargs["nonlinearity"] = "relu" if cell == "rnn_relu" else "tanh"
+    m = kind(**kwargs).eval()
+    g = {"lstm": 4, "gru": 3}.get(cell, 1)
+    with torch.no_grad():
+        for l in range(L):
+            for r in range(dirs):
+                sfx = f"_l{l}" + ("_reverse" if r else "")
+                inp = D if l == 0 else H * dirs
+                getattr(m, "weight_ih" + sfx).copy_(take(g * H * inp).reshape(g * H, inp))
+                getattr(m, "weight_hh" + sfx).copy_(take(g * H * H).reshape(g * H, H))
+                getattr(m, "bias_ih" + sfx).copy_(take(g * H))
+                getattr(m, "bias_hh" + sfx).copy_(take(g * H))
+    if at != data.size:
+        raise ValueError(f"data.bin has {data.size} floats, the spec needs {at}")
+    return m, x, d
+
+
+def main():
+    state = None
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd:
+            continue
+        try:
+            if cmd[0] == "load":
+                state = load(cmd[1], int(cmd[2]))
+                print("ok", flush=True)
+            elif cmd[0] == "run":
+                m, x, _ = state
+                times = []
+                with torch.inference_mode():
+                    for _ in range(int(cmd[1])):
+                        t0 = time.perf_counter()
+                        m(x)
+                        times.append((time.perf_counter() - t0) * 1e3)
+                print(" ".join(f"{t:.6f}" for t in times), flush=True)
+            elif cmd[0] == "check":
+                m, x, d = state
+                with torch.inference_mode():
+                    y = m(x)[0]
+                y.numpy().astype("<f4").tofile(os.path.join(d, "torch_y.bin"))
+                print("ok", flush=True)
+            elif cmd[0] == "quit":
+                return
+            else:
+                print(f"error unknown command {cmd[0]}", flush=True)
+        except Exception as e:  # the harness reports it and goes on without this peer
+            print(f"error {type(e).__name__}: {e}".replace("\n", " "), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+package dev.rnnengine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.rnnengine.cli.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code rnn bench}: the table, the JSON lines, the ORT peer checked and timed, the report files. */
+class BenchTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) { }
+
+    private static Run bench(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        String[] all = new String[args.length + 1];
+        all[0] = "bench";
+        System.arraycopy(args, 0, all, 1, args.length);
+        int code = Main.run(all, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void quickRunWithOrtPrintsTableRatiosJsonAndReport() throws Exception {
+        Run r = bench("--quick", "--shapes", "lstm2_step_b1", "--threads", "1", "--backends", "vector,onednn",
+            "--peers", "ort", "--report", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("| lstm2_step_b1 | 1 |") && r.out().contains("vector vs ort")
+            && r.out().contains("onednn vs ort"), r.out());
+        List<String> json = r.out().lines().filter(l -> l.startsWith("{")).toList();
+        assertEquals(3, json.size(), r.out());
+        for (String field : new String[] {"\"name\":\"lstm2_step_b1\"", "\"cell\":\"lstm\"", "\"input_size\":128",
+            "\"hidden_size\":256", "\"layers\":2", "\"bidirectional\":false", "\"seq_len\":1", "\"batch\":1",
+            "\"threads\":1", "\"median_ms\":", "\"p99_ms\":", "\"gflops\":", "\"weight_gbps\":"}) {
+            assertTrue(json.stream().allMatch(l -> l.contains(field)), field + " in " + json);
+        }
+        assertTrue(json.stream().anyMatch(l -> l.contains("\"backend\":\"ort\"")), json.toString());
+        assertTrue(r.err().contains("[1/1"), "progress line: " + r.err());
+        String md = Files.readString(dir.resolve("report.md"));
+        assertTrue(md.contains("single-core FMA peak") && md.contains("chart.svg") && md.contains("| lstm2_step_b1 | 1 | ort |"), md);
+        assertTrue(Files.readString(dir.resolve("chart.svg")).startsWith("<svg"));
+        assertEquals(3, Files.readAllLines(dir.resolve("results.jsonl")).size());
+    }
+
+    @Test
+    void customShapeAndBadOptions() {
+        Run r = bench("--quick", "--cell", "gru", "--input-size", "8", "--hidden-size", "16", "--layers", "2",
+            "--bidirectional", "--seq-len", "5", "--batch", "3", "--threads", "1", "--backends", "scalar,vector",
+            "--peers", "none");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("\"name\":\"gru_8x16_t5_b3_l2_bi\"") && r.out().contains("\"bidirectional\":true"), r.out());
+        Run unknownShape = bench("--shapes", "nope");
+        assertEquals(1, unknownShape.code());
+        assertTrue(unknownShape.err().contains("unknown shape 'nope'"), unknownShape.err());
+        Run orphan = bench("--hidden-size", "3");
+        assertEquals(2, orphan.code());
+        assertTrue(orphan.err().contains("give --cell too"), orphan.err());
+        Run badPeer = bench("--quick", "--shapes", "lstm2_step_b1", "--peers", "tensorflow");
+        assertEquals(1, badPeer.code());
+        assertTrue(badPeer.err().contains("unknown peer 'tensorflow'"), badPeer.err());
+    }
+
+    @Test
+    void aPeerThatDisagreesIsNamed() {
+        assertEquals(null, dev.rnnengine.bench.Bench.disagreement(new float[] {1f, 2f}, new float[] {1f, 2.0001f}));
+        String why = dev.rnnengine.bench.Bench.disagreement(new float[] {1f, 2f}, new float[] {1f, 2.1f});
+        assertTrue(why != null && why.contains("output[1] = 2.1"), why);
+    }
+}
