@@ -58,6 +58,9 @@ public final class Bench {
         }
     }
 
+    /** Pause before each participant's slice of a round. */
+    private static final long SETTLE_MS = 30;
+
     private final Config config;
     private final PrintStream out;
     private final PrintStream err;
@@ -250,6 +253,8 @@ public final class Bench {
                 for (int k = 0; k < n; k++) {
                     int i = (k + r) % n; // rotate who goes first
                     int calls = (int) Math.max(1, Math.min(100_000, Math.round(roundMs / Math.max(perCall[i], 1e-3))));
+                    // Let the previous runtime's idle threads (OpenMP, ORT's pool) stop spinning first.
+                    Thread.sleep(SETTLE_MS);
                     for (double t : parts.get(i).time(calls)) {
                         samples.get(i).add(t);
                     }
