@@ -8,7 +8,7 @@ import json, struct, sys
 import numpy as np
 import torch
 
-_DTYPES = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
+_DTYPES = {np.dtype("float32"): "F32", np.dtype("float64"): "F64", np.dtype("int64"): "I64"}
 
 def save_safetensors(path, tensors, metadata=None):
     """Writes numpy arrays (F32/I64) and string metadata in the safetensors layout."""

@@ -29,6 +29,9 @@ public final class Main {
           infer --model M --input I --output O  run a model file on an input file, write the output file
                 [--backend auto|scalar|vector|openblas|onednn] [--threads N] [--batch-first true|false]
           info M [--batch-first true|false]     describe a model file and which backends run here
+          classify --model M --input I --output O   logits of a classifier file for token ids (I: tokens, lengths)
+          classify --model M [--text "..."]...   label and probabilities per text (else one text per stdin line)
+                [--backend B] [--threads N]
           bench [--quick] [--shapes S,S,...]    time backends and peers side by side on the same weights
                 [--backends B,B] [--threads 1,2] [--peers ort,torch,native] [--report DIR]
                 [--cell C --input-size D --hidden-size H [--layers L] [--bidirectional]
@@ -61,6 +64,9 @@ public final class Main {
                     return BenchOptions.run(Options.parse(rest, BenchOptions.OPTIONS, BenchOptions.FLAGS, 0), out, err);
                 case "demo":
                     return Demo.run(Options.parse(rest, Set.of("backend", "threads"), 0), out);
+                case "classify":
+                    return Classify.run(Options.parse(rest, Set.of("model", "input", "output", "text", "backend",
+                        "threads"), 0), out);
                 case "help", "--help", "-h":
                     out.println(USAGE);
                     return 0;
@@ -157,7 +163,11 @@ public final class Main {
 
     /** {@code --key value} options plus positional arguments. */
     static final class Options {
+        /** Options that may be given more than once. */
+        private static final Set<String> REPEATABLE = Set.of("text");
+
         private final Map<String, String> values = new HashMap<>();
+        private final Map<String, List<String>> repeated = new HashMap<>();
         private final List<String> positional = new java.util.ArrayList<>();
 
         static Options parse(String[] args, Set<String> allowed, int maxPositional) throws UsageException {
@@ -188,7 +198,8 @@ public final class Main {
                         }
                         value = args[++i];
                     }
-                    if (o.values.put(key, value) != null) {
+                    o.repeated.computeIfAbsent(key, k -> new java.util.ArrayList<>()).add(value);
+                    if (o.values.put(key, value) != null && !REPEATABLE.contains(key)) {
                         throw new UsageException("--" + key + " given twice");
                     }
                 } else {
@@ -199,6 +210,11 @@ public final class Main {
                 throw new UsageException("unexpected argument '" + o.positional.get(maxPositional) + "'");
             }
             return o;
+        }
+
+        /** Every value of an option that may be given more than once. */
+        List<String> all(String key) {
+            return repeated.getOrDefault(key, List.of());
         }
 
         boolean has(String key) {

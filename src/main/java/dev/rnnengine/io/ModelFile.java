@@ -29,18 +29,34 @@ public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
      * @throws MalformedFileException if the file is not a usable RNN model (the message says why)
      */
     public static ModelFile read(SafetensorsFile f, Map<String, String> overrides) throws MalformedFileException {
-        Map<String, String> meta = new LinkedHashMap<>(f.metadata());
+        return read(f, overrides, "");
+    }
+
+    /**
+     * Like {@link #read(SafetensorsFile, Map)} for a model stored inside a larger file: its
+     * tensors and metadata keys all start with {@code prefix} (e.g. {@code "rnn."}), which the
+     * returned state_dict's names no longer carry.
+     *
+     * @throws MalformedFileException if the prefixed part is not a usable RNN model (the message says why)
+     */
+    public static ModelFile read(SafetensorsFile f, Map<String, String> overrides, String p) throws MalformedFileException {
+        Map<String, String> meta = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : f.metadata().entrySet()) {
+            if (e.getKey().startsWith(p)) {
+                meta.put(e.getKey().substring(p.length()), e.getValue());
+            }
+        }
         meta.putAll(overrides);
-        if (!f.contains("weight_ih_l0") || !f.contains("weight_hh_l0")) {
-            throw new MalformedFileException(f.path(), "no 'weight_ih_l0'/'weight_hh_l0' tensors: "
+        if (!f.contains(p + "weight_ih_l0") || !f.contains(p + "weight_hh_l0")) {
+            throw new MalformedFileException(f.path(), "no '" + p + "weight_ih_l0'/'" + p + "weight_hh_l0' tensors: "
                 + "not the state_dict of an nn.RNN, nn.LSTM or nn.GRU");
         }
-        int[] wih = matrix(f, "weight_ih_l0");
-        int[] whh = matrix(f, "weight_hh_l0");
+        int[] wih = matrix(f, p + "weight_ih_l0");
+        int[] whh = matrix(f, p + "weight_hh_l0");
         int projSize = 0;
         int hidden = whh[1];
-        if (f.contains("weight_hr_l0")) {
-            int[] whr = matrix(f, "weight_hr_l0");
+        if (f.contains(p + "weight_hr_l0")) {
+            int[] whr = matrix(f, p + "weight_hr_l0");
             projSize = whr[0];
             hidden = whr[1];
         }
@@ -50,7 +66,7 @@ public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
         }
         int gates = wih[0] / hidden;
         int layers = 0;
-        while (f.contains("weight_ih_l" + layers)) {
+        while (f.contains(p + "weight_ih_l" + layers)) {
             layers++;
         }
         try {
@@ -59,8 +75,8 @@ public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
             hidden = check(f, meta, "hidden_size", hidden);
             layers = check(f, meta, "num_layers", layers);
             projSize = check(f, meta, "proj_size", projSize);
-            boolean bias = checkFlag(f, meta, "bias", f.contains("bias_ih_l0"));
-            boolean bidirectional = checkFlag(f, meta, "bidirectional", f.contains("weight_ih_l0_reverse"));
+            boolean bias = checkFlag(f, meta, "bias", f.contains(p + "bias_ih_l0"));
+            boolean bidirectional = checkFlag(f, meta, "bidirectional", f.contains(p + "weight_ih_l0_reverse"));
             String bf = meta.get("batch_first");
             if (bf == null) {
                 throw new MalformedFileException(f.path(), "metadata 'batch_first' is missing and the tensors "
@@ -70,7 +86,9 @@ public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
             RnnSpec spec = new RnnSpec(mode, inputSize, hidden, layers, bias, batchFirst, bidirectional, projSize);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (String name : f.names()) {
-                tensors.put(name, f.floats(name));
+                if (name.startsWith(p)) {
+                    tensors.put(name.substring(p.length()), f.floats(name));
+                }
             }
             return new ModelFile(spec, tensors);
         } catch (IllegalArgumentException e) {

@@ -1,0 +1,276 @@
+package dev.rnnengine.text;
+
+import dev.rnnengine.api.EngineOptions;
+import dev.rnnengine.api.RnnModel;
+import dev.rnnengine.api.RnnOutput;
+import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.api.Tensor;
+import dev.rnnengine.io.Json;
+import dev.rnnengine.io.MalformedFileException;
+import dev.rnnengine.io.ModelFile;
+import dev.rnnengine.io.SafetensorsFile;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A sentence classifier: tokens, embedding, an RNN encoder, pooling, a linear head, softmax
+ * (sigmoid for one output). Loaded from a classifier file (README: classifier file contract);
+ * runs on any backend; safe to share between threads; {@link #close()} frees the encoder.
+ */
+public final class SentenceClassifier implements AutoCloseable {
+    private final Embedding embedding;
+    private final RnnModel encoder;
+    private final RnnSpec spec;
+    private final Pooling pooling;
+    private final Tokenizer tokenizer;
+    private final Vocabulary vocab;
+    private final List<String> labels;
+    private final float[] fcWeight; // (C, F)
+    private final float[] fcBias;   // (C)
+    private final int features;
+
+    /** One text's answer: the best label and every label's probability. */
+    public record Prediction(String label, int index, List<String> labels, float[] probabilities) { }
+
+    private SentenceClassifier(Embedding embedding, RnnModel encoder, Pooling pooling, Tokenizer tokenizer,
+                               Vocabulary vocab, List<String> labels, float[] fcWeight, float[] fcBias) {
+        this.embedding = embedding;
+        this.encoder = encoder;
+        this.spec = encoder.spec();
+        this.pooling = pooling;
+        this.tokenizer = tokenizer;
+        this.vocab = vocab;
+        this.labels = labels;
+        this.fcWeight = fcWeight;
+        this.fcBias = fcBias;
+        this.features = spec.directions() * spec.outputHiddenSize();
+    }
+
+    /**
+     * Loads a classifier file.
+     *
+     * @throws IOException if the file cannot be read
+     * @throws MalformedFileException if it breaks the classifier file contract (the message says what)
+     * @throws UnsupportedOperationException if the chosen backend cannot run here
+     * @throws IllegalArgumentException if the options name an unknown backend
+     */
+    public static SentenceClassifier load(Path file, EngineOptions options) throws IOException {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            Map<String, String> meta = f.metadata();
+            ModelFile rnn = ModelFile.read(f, Map.of(), "rnn.");
+            RnnSpec spec = rnn.spec();
+            Tensor emb = f.floats("embedding.weight");
+            if (emb.dim() != 2 || emb.size(1) != spec.inputSize()) {
+                throw new MalformedFileException(file, "embedding.weight " + emb.shapeString() + " must be (V, "
+                    + spec.inputSize() + "), the RNN's input_size");
+            }
+            Tensor w = f.floats("fc.weight");
+            Tensor b = f.floats("fc.bias");
+            int width = spec.directions() * spec.outputHiddenSize();
+            if (w.dim() != 2 || w.size(1) != width || b.dim() != 1 || b.size(0) != w.size(0)) {
+                throw new MalformedFileException(file, "fc.weight " + w.shapeString() + " and fc.bias " + b.shapeString()
+                    + " must be (C, " + width + ") and (C)");
+            }
+            List<String> labels = stringList(file, meta, "labels");
+            if (labels.size() != w.size(0)) {
+                throw new MalformedFileException(file, "metadata labels has " + labels.size() + " names for "
+                    + w.size(0) + " outputs");
+            }
+            List<String> tokens = stringList(file, meta, "vocab");
+            if (tokens.size() != emb.size(0)) {
+                throw new MalformedFileException(file, "metadata vocab has " + tokens.size() + " tokens for "
+                    + emb.size(0) + " embedding rows");
+            }
+            Vocabulary vocab;
+            Pooling pooling;
+            Tokenizer tokenizer;
+            try {
+                vocab = new Vocabulary(tokens, intMeta(file, meta, "unk_index"), intMeta(file, meta, "pad_index"));
+                pooling = Pooling.of(require(file, meta, "pooling"));
+                tokenizer = Tokenizer.of(require(file, meta, "tokenizer"));
+            } catch (IllegalArgumentException e) {
+                throw new MalformedFileException(file, e.getMessage());
+            }
+            Embedding embedding = new Embedding(emb.toArray(), emb.size(0), emb.size(1));
+            RnnModel encoder;
+            try {
+                encoder = RnnModel.create(spec, rnn.stateDict(), options);
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("unknown backend")) {
+                    throw e;
+                }
+                throw new MalformedFileException(file, "rnn.*: " + e.getMessage());
+            }
+            return new SentenceClassifier(embedding, encoder, pooling, tokenizer, vocab, labels, w.toArray(), b.toArray());
+        }
+    }
+
+    private static String require(Path file, Map<String, String> meta, String key) throws MalformedFileException {
+        String v = meta.get(key);
+        if (v == null) {
+            throw new MalformedFileException(file, "metadata '" + key + "' is missing");
+        }
+        return v;
+    }
+
+    private static int intMeta(Path file, Map<String, String> meta, String key) throws MalformedFileException {
+        String v = require(file, meta, key);
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new MalformedFileException(file, "metadata " + key + "='" + v + "' is not an integer");
+        }
+    }
+
+    private static List<String> stringList(Path file, Map<String, String> meta, String key) throws MalformedFileException {
+        Object v;
+        try {
+            v = Json.parse(require(file, meta, key));
+        } catch (IllegalArgumentException e) {
+            throw new MalformedFileException(file, "metadata " + key + " is not JSON: " + e.getMessage());
+        }
+        if (!(v instanceof List<?> l) || l.isEmpty() || !l.stream().allMatch(s -> s instanceof String)) {
+            throw new MalformedFileException(file, "metadata " + key + " must be a non-empty JSON list of strings");
+        }
+        List<String> out = new ArrayList<>();
+        for (Object o : l) {
+            out.add((String) o);
+        }
+        return out;
+    }
+
+    /** The class names, index = output. */
+    public List<String> labels() {
+        return labels;
+    }
+
+    /** The encoder's backend. */
+    public String backendName() {
+        return encoder.backendName();
+    }
+
+    /** The tokenizer the file names. */
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The vocabulary. */
+    public Vocabulary vocabulary() {
+        return vocab;
+    }
+
+    /**
+     * Logits for a padded batch of token ids.
+     *
+     * @param tokens  {@code (N, T)} ids, row-major; entries past each length are ignored
+     * @param batch   N
+     * @param seqLen  T
+     * @param lengths each sequence's length, 1..T
+     * @return {@code (N, C)} row-major
+     * @throws IllegalArgumentException if sizes disagree, a length is outside 1..T or an id outside the vocabulary
+     * @throws IllegalStateException if closed
+     */
+    public float[] logits(long[] tokens, int batch, int seqLen, int[] lengths) {
+        if (batch < 1 || seqLen < 1 || (long) batch * seqLen != tokens.length) {
+            throw new IllegalArgumentException("tokens has " + tokens.length + " ids, not (" + batch + ", " + seqLen + ")");
+        }
+        if (lengths.length != batch) {
+            throw new IllegalArgumentException("lengths has " + lengths.length + " entries for a batch of " + batch);
+        }
+        int e = embedding.dim();
+        float[] x = new float[batch * seqLen * e];
+        for (int n = 0; n < batch; n++) {
+            if (lengths[n] < 1 || lengths[n] > seqLen) {
+                throw new IllegalArgumentException("lengths[" + n + "] = " + lengths[n] + " is outside 1.." + seqLen);
+            }
+            for (int t = 0; t < seqLen; t++) {
+                long id = t < lengths[n] ? tokens[n * seqLen + t] : vocab.padIndex();
+                int row = spec.batchFirst() ? n * seqLen + t : t * batch + n;
+                embedding.lookup(id, x, row * e);
+            }
+        }
+        Tensor in = spec.batchFirst() ? Tensor.of(x, batch, seqLen, e) : Tensor.of(x, seqLen, batch, e);
+        boolean full = Arrays.stream(lengths).allMatch(l -> l == seqLen);
+        RnnOutput r = encoder.forward(in, null, null, full ? null : lengths);
+        float[] pooled = new float[batch * features];
+        pooling.pool(spec, r, lengths, pooled);
+        int c = labels.size();
+        float[] out = new float[batch * c];
+        for (int n = 0; n < batch; n++) {
+            for (int k = 0; k < c; k++) {
+                double acc = fcBias[k];
+                for (int j = 0; j < features; j++) {
+                    acc += (double) fcWeight[k * features + j] * pooled[n * features + j];
+                }
+                out[n * c + k] = (float) acc;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Tokenizes, classifies and returns each text's label and probabilities: softmax over the
+     * classes, or for a single output its sigmoid, the probability of its one label.
+     *
+     * @throws IllegalArgumentException if a text has no tokens
+     * @throws IllegalStateException if closed
+     */
+    public List<Prediction> classify(List<String> texts) {
+        int batch = texts.size();
+        List<List<String>> toks = new ArrayList<>();
+        int seqLen = 1;
+        for (String t : texts) {
+            List<String> k = tokenizer.tokenize(t);
+            if (k.isEmpty()) {
+                throw new IllegalArgumentException("no tokens in \"" + t + "\"");
+            }
+            toks.add(k);
+            seqLen = Math.max(seqLen, k.size());
+        }
+        long[] ids = new long[batch * seqLen];
+        int[] lengths = new int[batch];
+        for (int n = 0; n < batch; n++) {
+            List<String> k = toks.get(n);
+            lengths[n] = k.size();
+            Arrays.fill(ids, n * seqLen, (n + 1) * seqLen, vocab.padIndex());
+            for (int t = 0; t < k.size(); t++) {
+                ids[n * seqLen + t] = vocab.id(k.get(t));
+            }
+        }
+        float[] logits = batch == 0 ? new float[0] : logits(ids, batch, seqLen, lengths);
+        int c = labels.size();
+        List<Prediction> out = new ArrayList<>();
+        for (int n = 0; n < batch; n++) {
+            float[] p = new float[c];
+            int best = 0;
+            if (c == 1) {
+                p[0] = (float) (1 / (1 + Math.exp(-logits[n])));
+            } else {
+                double max = Double.NEGATIVE_INFINITY;
+                for (int k = 0; k < c; k++) {
+                    max = Math.max(max, logits[n * c + k]);
+                }
+                double sum = 0;
+                for (int k = 0; k < c; k++) {
+                    sum += Math.exp(logits[n * c + k] - max);
+                }
+                for (int k = 0; k < c; k++) {
+                    p[k] = (float) (Math.exp(logits[n * c + k] - max) / sum);
+                    best = p[k] > p[best] ? k : best;
+                }
+            }
+            out.add(new Prediction(labels.get(best), best, labels, p));
+        }
+        return out;
+    }
+
+    /** Frees the encoder's resources; later calls throw {@link IllegalStateException}. */
+    @Override
+    public void close() {
+        encoder.close();
+    }
+}

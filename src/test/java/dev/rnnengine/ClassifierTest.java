@@ -1,0 +1,128 @@
+package dev.rnnengine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.rnnengine.api.EngineOptions;
+import dev.rnnengine.api.Tensor;
+import dev.rnnengine.io.MalformedFileException;
+import dev.rnnengine.io.SafetensorsFile;
+import dev.rnnengine.io.SafetensorsWriter;
+import dev.rnnengine.text.SentenceClassifier;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Classifiers built in PyTorch (tools/make_classifier_cases.py): logits on padded batches, every backend. */
+class ClassifierTest {
+    private static final AtomicInteger CHECKED = new AtomicInteger();
+
+    @TempDir
+    Path dir;
+
+    static List<Path> cases() {
+        try (Stream<Path> s = Files.list(Path.of(ClassifierTest.class.getResource("/golden/classifier").toURI()))) {
+            return s.filter(Files::isDirectory).sorted().toList();
+        } catch (IOException | URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static Stream<Arguments> runs() {
+        return cases().stream().flatMap(c -> TestSupport.configs().stream().map(cfg -> Arguments.of(c.getFileName().toString(), cfg)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("runs")
+    void logitsMatchPyTorch(String name, TestSupport.Config cfg) throws IOException {
+        Path c = cases().stream().filter(p -> p.getFileName().toString().equals(name)).findFirst().orElseThrow();
+        long[] tokens;
+        long[] lengths;
+        int[] shape;
+        Tensor expected;
+        try (SafetensorsFile in = SafetensorsFile.open(c.resolve("input.safetensors"));
+             SafetensorsFile exp = SafetensorsFile.open(c.resolve("expected.safetensors"))) {
+            tokens = in.longs("tokens");
+            lengths = in.longs("lengths");
+            shape = in.info("tokens").shape();
+            expected = exp.floats("logits");
+        }
+        int[] len = new int[lengths.length];
+        for (int i = 0; i < len.length; i++) {
+            len[i] = (int) lengths[i];
+        }
+        try (SentenceClassifier m = SentenceClassifier.load(c.resolve("model.safetensors"),
+                new EngineOptions(cfg.backend(), cfg.threads()))) {
+            assertEquals(cfg.backend(), m.backendName());
+            float[] got = m.logits(tokens, shape[0], shape[1], len);
+            TestSupport.assertClose("logits", expected, Tensor.of(got, expected.shape()));
+        }
+        CHECKED.incrementAndGet();
+    }
+
+    @AfterAll
+    static void everyCaseRanOnEveryBackend() {
+        assertTrue(cases().size() >= 7, "classifier cases: " + cases());
+        assertEquals(cases().size() * TestSupport.configs().size(), CHECKED.get());
+    }
+
+    @Test
+    void textsAreTokenizedPaddedAndScored() throws IOException {
+        Path model = cases().get(0).resolve("model.safetensors"); // char tokenizer, vocab a..t
+        try (SentenceClassifier m = SentenceClassifier.load(model, new EngineOptions("scalar", 1))) {
+            List<SentenceClassifier.Prediction> p = m.classify(List.of("abc", "a", "tsz!"));
+            assertEquals(3, p.size());
+            for (SentenceClassifier.Prediction x : p) {
+                double sum = 0;
+                for (float v : x.probabilities()) {
+                    sum += v;
+                }
+                assertEquals(1.0, sum, 1e-5);
+            }
+            // z, ! and ? are out of the vocabulary (<pad>, <unk>, a..t): all score as <unk>.
+            org.junit.jupiter.api.Assertions.assertArrayEquals(m.classify(List.of("ts??")).get(0).probabilities(),
+                m.classify(List.of("tsz!")).get(0).probabilities());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(m.logits(new long[] {21, 20, 1, 1}, 1, 4, new int[] {4}),
+                m.logits(new long[] {21, 20, 1, 1, 0, 0}, 1, 6, new int[] {4}), "padding past the length changes nothing");
+            assertThrows(IllegalArgumentException.class, () -> m.classify(List.of("")));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> m.logits(new long[] {99}, 1, 1, new int[] {1}));
+            assertTrue(e.getMessage().contains("token id 99"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> m.logits(new long[] {2, 3}, 1, 2, new int[] {0}));
+        }
+    }
+
+    @Test
+    void aFileThatBreaksTheContractSaysWhat() throws IOException {
+        Path src = cases().get(0).resolve("model.safetensors");
+        SafetensorsWriter w = new SafetensorsWriter();
+        try (SafetensorsFile f = SafetensorsFile.open(src)) {
+            for (String n : f.names()) {
+                if (!n.equals("fc.bias")) {
+                    w.put(n, Tensor.of(f.floats(n).toArray(), f.info(n).shape()));
+                }
+            }
+            f.metadata().forEach((k, v) -> {
+                if (!k.equals("labels")) {
+                    w.metadata(k, v);
+                }
+            });
+        }
+        Path bad = dir.resolve("bad.safetensors");
+        w.write(bad);
+        MalformedFileException e = assertThrows(MalformedFileException.class,
+            () -> SentenceClassifier.load(bad, new EngineOptions("scalar", 1)));
+        assertTrue(e.getMessage().contains("fc.bias"), e.getMessage());
+    }
+}
