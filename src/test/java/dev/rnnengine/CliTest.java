@@ -13,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,15 +61,41 @@ class CliTest {
     }
 
     @Test
-    void demoRunsEveryExpectedBackendAndStreamingMatches() {
+    void demoClassifiesWordsAndTimesEveryExpectedBackend() {
         Result r = run("demo");
         assertEquals(0, r.code(), r.err());
+        // The shipped model's answers (tools/train_langid.py): one line per word, then the score.
+        assertEquals(16, r.out().lines().filter(l -> l.split("\t").length == 4).count(), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("verständnis\tgerman\t")), r.out());
+        assertTrue(r.out().contains(" of 16 right"), r.out());
         for (String b : TestSupport.expectedBackends()) {
-            assertTrue(r.out().lines().anyMatch(l -> l.trim().startsWith(b + " ") && l.contains("ms/forward")), r.out());
+            List<String> lines = r.out().lines().filter(l -> l.trim().startsWith(b + " ") && l.contains("ms per batch")).toList();
+            assertEquals(1, lines.size(), b + ": " + r.out());
+            String l = lines.get(0);
+            assertTrue(Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)) < 1e-4, l);
         }
-        // Every streaming line reports a difference to forward below 1e-5.
-        r.out().lines().filter(l -> l.contains("streaming")).forEach(l ->
-            assertTrue(Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)) < 1e-5, l));
+    }
+
+    @Test
+    void classifyFileToFileAndTexts() throws IOException {
+        Path c = ClassifierTest.cases().get(1);
+        Path out = dir.resolve("logits.safetensors");
+        Result r = run("classify", "--model", c.resolve("model.safetensors").toString(), "--input",
+            c.resolve("input.safetensors").toString(), "--output", out.toString(), "--backend", "vector");
+        assertEquals(0, r.code(), r.err());
+        try (SafetensorsFile got = SafetensorsFile.open(out); SafetensorsFile exp = SafetensorsFile.open(c.resolve("expected.safetensors"))) {
+            TestSupport.assertClose("logits", exp.floats("logits"), got.floats("logits"));
+        }
+        Result t = run("classify", "--model", c.resolve("model.safetensors").toString(), "--text", "a b c", "--text", "d e");
+        assertEquals(0, t.code(), t.err());
+        List<String> lines = t.out().lines().toList();
+        assertEquals(2, lines.size(), t.out());
+        assertTrue(lines.get(0).startsWith("a b c\tclass") && lines.get(0).contains("class0="), lines.get(0));
+        Result both = run("classify", "--model", c.resolve("model.safetensors").toString(), "--text", "a", "--input", "x");
+        assertEquals(2, both.code());
+        Result notClassifier = run("classify", "--model", lstmCase().resolve("model.safetensors").toString(), "--text", "a");
+        assertEquals(1, notClassifier.code());
+        assertTrue(notClassifier.err().contains("rnn.weight_ih_l0"), notClassifier.err());
     }
 
     @Test
