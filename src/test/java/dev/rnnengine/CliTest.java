@@ -99,6 +99,14 @@ class CliTest {
     }
 
     @Test
+    void soakReportsResidentMemory() {
+        Result r = run("soak", "--backend", "onednn", "--calls", "2000", "--models", "5");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().matches("(?s)soak onednn: 2000 calls in .* MB before, .* MB after; 5 models created, run and closed: .* MB\\n"),
+            r.out());
+    }
+
+    @Test
     void badArgumentsExitTwo() {
         assertEquals(2, run().code());
         assertEquals(2, run("frobnicate").code());
