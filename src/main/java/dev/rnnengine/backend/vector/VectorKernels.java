@@ -1,7 +1,6 @@
 package dev.rnnengine.backend.vector;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -355,44 +354,11 @@ final class VectorKernels {
         }
     }
 
-    // exp, sigmoid and tanh from +, *, fma and exact conversions only: the Vector API's EXP and
-    // TANH give different last bits in C2 (SVML) and before it (Math per lane), which made the
-    // same call return different bits once the kernels were compiled. Cephes' expf polynomial
-    // (about 1 ulp) and tanhf's small-argument series.
-    private static final FloatVector HALF = FloatVector.broadcast(S, 0.5f);
-    private static final FloatVector NEG_HALF = FloatVector.broadcast(S, -0.5f);
-
-    /** e^x, about 1 ulp; arguments clamped to [-87, 88] (no subnormal or infinite results); NaN stays NaN. */
-    static FloatVector exp(FloatVector x) {
-        x = x.max(-87f).min(88f);
-        FloatVector fx = x.mul(1.44269504088896341f);
-        fx = fx.add(HALF.blend(NEG_HALF, fx.compare(VectorOperators.LT, 0f))); // round half away from zero
-        IntVector n = (IntVector) fx.convert(VectorOperators.F2I, 0);
-        FloatVector nf = (FloatVector) n.convert(VectorOperators.I2F, 0);
-        FloatVector r = x.sub(nf.mul(0.693359375f)).sub(nf.mul(-2.12194440e-4f));
-        FloatVector z = r.mul(r);
-        FloatVector y = FloatVector.broadcast(S, 1.9875691500e-4f).fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
-            .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f)).fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
-            .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f)).fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
-        y = y.fma(z, r).add(1f);
-        FloatVector scale = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(scale);
-    }
-
     static FloatVector sigmoid(FloatVector v) {
-        return ONE.div(exp(v.neg()).add(1f));
+        return ONE.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
     }
 
     static FloatVector tanh(FloatVector v) {
-        FloatVector a = v.abs();
-        FloatVector e = exp(a.mul(-2f));
-        FloatVector large = ONE.sub(e).div(ONE.add(e));
-        large = large.blend(large.neg(), v.compare(VectorOperators.LT, 0f));
-        FloatVector z = v.mul(v);
-        FloatVector p = FloatVector.broadcast(S, -5.70498872745e-3f).fma(z, FloatVector.broadcast(S, 2.06390887954e-2f))
-            .fma(z, FloatVector.broadcast(S, -5.37397155531e-2f)).fma(z, FloatVector.broadcast(S, 1.33314422036e-1f))
-            .fma(z, FloatVector.broadcast(S, -3.33332819422e-1f));
-        FloatVector small = v.mul(z).fma(p, v);
-        return large.blend(small, a.compare(VectorOperators.LT, 0.625f));
+        return v.lanewise(VectorOperators.TANH);
     }
 }
