@@ -93,7 +93,7 @@ public final class Bench {
     private int run() throws IOException {
         Path work = Files.createTempDirectory("rnn-bench");
         try {
-            List<String> peers = availablePeers(work);
+            List<String> peers = availablePeers();
             Machine machine = config.report() != null ? Machine.probe() : null;
             int total = config.shapes().size() * config.threads().size();
             int done = 0;
@@ -123,36 +123,23 @@ public final class Bench {
     }
 
     /** The peers that can run here; a note for each that cannot. */
-    private List<String> availablePeers(Path work) throws IOException {
+    private List<String> availablePeers() {
         List<String> ok = new ArrayList<>();
         for (String p : config.peers()) {
-            switch (p) {
-                case "ort" -> {
-                    String why = OrtParticipant.unavailable();
-                    if (why == null) {
-                        ok.add(p);
-                    } else {
-                        notes.add("ort skipped: " + why);
-                    }
-                }
-                case "torch" -> {
-                    String why = torchMissing();
-                    if (why == null) {
-                        ok.add(p);
-                    } else {
-                        notes.add("torch skipped: " + why);
-                    }
-                }
-                case "native" -> {
-                    Path exe = nativeBaseline();
-                    if (exe != null) {
-                        ok.add("native-onednn");
-                        ok.add("native-openblas");
-                    } else {
-                        notes.add("native skipped: the C baseline is not built (native/build.sh builds it)");
-                    }
-                }
+            String why = switch (p) {
+                case "ort" -> OrtParticipant.unavailable();
+                case "torch" -> torchMissing();
+                case "native" -> nativeBaseline() != null ? null
+                    : "the C baseline is not built (native/build.sh builds it)";
                 default -> throw new IllegalArgumentException("unknown peer '" + p + "': choose ort, torch or native");
+            };
+            if (why != null) {
+                notes.add(p + " skipped: " + why);
+            } else if (p.equals("native")) {
+                ok.add("native-onednn");
+                ok.add("native-openblas");
+            } else {
+                ok.add(p);
             }
         }
         return ok;
@@ -332,7 +319,7 @@ public final class Bench {
     }
 
     /** Participants in a stable order: engine backends as given, then peers as given. */
-    static List<String> columns(Config c, List<Result> results) {
+    static List<String> columns(List<Result> results) {
         List<String> cols = new ArrayList<>();
         for (Result r : results) {
             if (!cols.contains(r.who())) {

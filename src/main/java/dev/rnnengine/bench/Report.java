@@ -17,7 +17,7 @@ final class Report {
 
     /** Medians (ms) side by side, then each engine backend's speed-up over each peer (peer / backend). */
     static String table(Bench.Config c, List<Bench.Result> results) {
-        List<String> cols = Bench.columns(c, results);
+        List<String> cols = Bench.columns(results);
         List<String> engine = cols.stream().filter(c.backends()::contains).toList();
         List<String> peers = cols.stream().filter(w -> !c.backends().contains(w)).toList();
         // Against ORT and PyTorch every backend; against the C baseline only its own library (the FFM cost).

@@ -216,6 +216,8 @@ final class OneDnnRnn implements PreparedRnn {
         final long scratchBytes;
         final int maxWidth;
         final ConcurrentLinkedQueue<Exec> idle = new ConcurrentLinkedQueue<>();
+        /** False for a plan past the cache's size: the caller frees it after its call. */
+        boolean cached;
 
         Plan(int batch, int seqLen) {
             this.batch = batch;
@@ -357,6 +359,7 @@ final class OneDnnRnn implements PreparedRnn {
             if (p == null) {
                 p = new Plan(batch, seqLen);
                 if (plans.size() < maxPlans) {
+                    p.cached = true;
                     plans.put(key, p);
                 }
             }
@@ -425,7 +428,7 @@ final class OneDnnRnn implements PreparedRnn {
      */
     private void run(ForwardArgs a, int[] order, int from, int n, int len) {
         Plan p = plan(n, len);
-        boolean cached = plans.get(((long) n << 32) | len) == p;
+        boolean cached = p.cached;
         Exec e = p.borrow();
         try {
             int stateRows = layers.length * dirs;

@@ -20,6 +20,41 @@ public final class NativeLibraries {
 
     private NativeLibraries() { }
 
+    /** A loader that may fail with a message saying what is missing and how to get it. */
+    @FunctionalInterface
+    public interface Loader<T> {
+        T load() throws IOException;
+    }
+
+    /**
+     * A library binding loaded once per process, or the reason it could not be.
+     *
+     * @param value   the binding, or null
+     * @param failure why it is missing, when value is null
+     */
+    public record Loaded<T>(T value, String failure) {
+        /** Runs the loader once; any failure becomes the reason. */
+        public static <T> Loaded<T> attempt(Loader<T> loader) {
+            try {
+                return new Loaded<>(loader.load(), null);
+            } catch (RuntimeException | IOException | LinkageError e) {
+                return new Loaded<>(null, e.getMessage());
+            }
+        }
+
+        /**
+         * The binding.
+         *
+         * @throws UnsupportedOperationException with the reason when it could not be loaded
+         */
+        public T get() {
+            if (value == null) {
+                throw new UnsupportedOperationException(failure);
+            }
+            return value;
+        }
+    }
+
     /** The directory libraries are extracted to: {@value #CACHE_PROPERTY}, else ~/.cache/rnn-engine. */
     public static Path cacheDir() {
         String p = System.getProperty(CACHE_PROPERTY);

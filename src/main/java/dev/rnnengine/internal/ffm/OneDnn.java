@@ -81,20 +81,7 @@ public final class OneDnn {
     private static final long EXEC_ARG_MEMORY_OFFSET = 8;
 
     private static final class Holder {
-        static final OneDnn INSTANCE;
-        static final String FAILURE;
-
-        static {
-            OneDnn lib = null;
-            String why = null;
-            try {
-                lib = load();
-            } catch (RuntimeException | IOException | LinkageError e) {
-                why = e.getMessage();
-            }
-            INSTANCE = lib;
-            FAILURE = why;
-        }
+        static final NativeLibraries.Loaded<OneDnn> LIB = NativeLibraries.Loaded.attempt(OneDnn::load);
     }
 
     private final String origin;
@@ -220,10 +207,7 @@ public final class OneDnn {
      * @throws UnsupportedOperationException if none could be loaded (says where it looked and how to get one)
      */
     public static OneDnn get() {
-        if (Holder.INSTANCE == null) {
-            throw new UnsupportedOperationException(Holder.FAILURE);
-        }
-        return Holder.INSTANCE;
+        return Holder.LIB.get();
     }
 
     private static OneDnn load() throws IOException {

@@ -39,20 +39,7 @@ public final class OpenBlas {
     private static final int TRANS = 112;
 
     private static final class Holder {
-        static final OpenBlas INSTANCE;
-        static final String FAILURE;
-
-        static {
-            OpenBlas lib = null;
-            String why = null;
-            try {
-                lib = load();
-            } catch (RuntimeException | IOException | LinkageError e) {
-                why = e.getMessage();
-            }
-            INSTANCE = lib;
-            FAILURE = why;
-        }
+        static final NativeLibraries.Loaded<OpenBlas> LIB = NativeLibraries.Loaded.attempt(OpenBlas::load);
     }
 
     private final String origin;
@@ -94,10 +81,7 @@ public final class OpenBlas {
      * @throws UnsupportedOperationException if none could be loaded (says where it looked and how to get one)
      */
     public static OpenBlas get() {
-        if (Holder.INSTANCE == null) {
-            throw new UnsupportedOperationException(Holder.FAILURE);
-        }
-        return Holder.INSTANCE;
+        return Holder.LIB.get();
     }
 
     private static OpenBlas load() throws IOException {
