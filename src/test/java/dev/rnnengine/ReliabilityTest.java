@@ -42,19 +42,6 @@ class ReliabilityTest {
             new Call(StateDicts.randn(4, 6, 20, 6), new int[] {6, 1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1, 1, 2, 3, 4, 5, 6, 6}));
     }
 
-    /**
-     * Runs each call often enough for C2 to compile the kernels: the Vector API's exp and tanh
-     * differ in the last bit between interpreted and compiled code (README, Determinism), so
-     * bit-identity is asserted in the compiled steady state.
-     */
-    private static void warm(RnnModel m, List<Call> cs) {
-        for (int i = 0; i < 1500; i++) {
-            for (Call c : cs) {
-                m.forward(c.x(), null, null, c.lengths());
-            }
-        }
-    }
-
     static Stream<TestSupport.Config> configs() {
         List<TestSupport.Config> l = new ArrayList<>(TestSupport.configs());
         l.add(new TestSupport.Config("auto", 2));
@@ -66,7 +53,6 @@ class ReliabilityTest {
     void sameInputSameBits(TestSupport.Config cfg) {
         try (RnnModel m = RnnModel.create(SPEC, WEIGHTS, new EngineOptions(cfg.backend(), cfg.threads()))) {
             List<Call> cs = calls();
-            warm(m, cs);
             List<RnnOutput> first = new ArrayList<>();
             for (Call c : cs) {
                 first.add(m.forward(c.x(), null, null, c.lengths()));
@@ -89,15 +75,11 @@ class ReliabilityTest {
         try (RnnModel m = RnnModel.create(SPEC, WEIGHTS, new EngineOptions(cfg.backend(), cfg.threads()));
              RnnModel stream = RnnModel.create(uni, w, new EngineOptions(cfg.backend(), cfg.threads()))) {
             List<Call> cs = calls();
-            warm(m, cs);
             List<float[]> expected = new ArrayList<>();
             for (Call c : cs) {
                 expected.add(m.forward(c.x(), null, null, c.lengths()).output().toArray());
             }
             Tensor seq = StateDicts.randn(9, 12, 1, 6);
-            for (int i = 0; i < 1500; i++) {
-                streamAll(stream, seq);
-            }
             float[] streamed = streamAll(stream, seq);
             ExecutorService pool = Executors.newFixedThreadPool(8);
             try {

@@ -87,7 +87,6 @@ class SemanticsTest {
             Tensor x = StateDicts.randn(5, seqLen, spec.inputSize());
             Tensor h0 = StateDicts.randn(6, states, spec.outputHiddenSize());
             Tensor c0 = spec.mode() == CellMode.LSTM ? StateDicts.randn(7, states, spec.hiddenSize()) : null;
-            TestSupport.untilCompiled(() -> m.forward(x, h0, c0, null));
             RnnOutput one = m.forward(x, h0, c0, null);
             RnnOutput batched = m.forward(x.reshape(seqLen, 1, spec.inputSize()),
                 h0.reshape(states, 1, spec.outputHiddenSize()),

@@ -73,17 +73,6 @@ public final class TestSupport {
         assertClose(what, expected, actual, 1e-4, 1e-3);
     }
 
-    /**
-     * Runs a call until C2 has compiled the kernels, before a test compares bits: the Vector
-     * API's exp and tanh (vector, and openblas's gate math) may differ in the last bit between
-     * interpreted and compiled code (README, Determinism).
-     */
-    public static void untilCompiled(Runnable call) {
-        for (int i = 0; i < 300; i++) {
-            call.run();
-        }
-    }
-
     /** Elements equal to the bit (for determinism and layout-only transformations). */
     public static void assertSame(String what, Tensor expected, Tensor actual) {
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");

@@ -4,8 +4,8 @@ package dev.rnnengine.engine;
  * The element-wise part of a step, for backends whose matrix products come from elsewhere
  * (OpenBLAS, oneDNN's leftovers): one row, PyTorch's gate layout {@code [g][H]}.
  * {@code xp} holds W_ih x + b_ih + b_hh (GRU's n block: W_in x + b_in only), {@code gh} holds
- * W_hh h without bias. {@link #best()} is the Vector API version when the vector backend can
- * run here, else {@link ScalarGateMath}.
+ * W_hh h without bias and is scratch: implementations may overwrite it. {@link #best()} is the
+ * Vector API version when the vector backend can run here, else {@link ScalarGateMath}.
  */
 public interface GateMath {
     /** LSTM: c = f*c + i*g; h = o*tanh(c). */

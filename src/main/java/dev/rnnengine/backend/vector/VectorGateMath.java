@@ -2,14 +2,17 @@ package dev.rnnengine.backend.vector;
 
 import static dev.rnnengine.backend.vector.VectorKernels.S;
 import static dev.rnnengine.backend.vector.VectorKernels.V;
-import static dev.rnnengine.backend.vector.VectorKernels.sigmoid;
-import static dev.rnnengine.backend.vector.VectorKernels.tanh;
+import static dev.rnnengine.backend.vector.VectorKernels.activate;
 
 import dev.rnnengine.engine.GateMath;
 import dev.rnnengine.engine.ScalarGateMath;
 import jdk.incubator.vector.FloatVector;
 
-/** {@link GateMath} with the Vector API: whole vectors, then the scalar code as the tail. */
+/**
+ * {@link GateMath} with the Vector API: whole vectors, then the scalar code as the tail.
+ * Pre-activations are written back into {@code gh} (scratch, recomputed every step) and
+ * {@link VectorKernels#activate} runs over them in place.
+ */
 public final class VectorGateMath implements GateMath {
     /** Created by {@link GateMath#best()} once the vector backend is known to run. */
     public VectorGateMath() { }
@@ -17,14 +20,26 @@ public final class VectorGateMath implements GateMath {
     @Override
     public void lstm(float[] xp, int xpAt, float[] gh, int ghAt, float[] c, int cAt, float[] h, int hAt, int hidden) {
         int body = hidden - hidden % V;
+        for (int g = 0; g < 4; g++) {
+            add(xp, xpAt + g * hidden, gh, ghAt + g * hidden, body);
+        }
+        activate(gh, ghAt, body / V, 1, 1, 0);
+        activate(gh, ghAt + hidden, body / V, 1, 1, 0);
+        activate(gh, ghAt + 2 * hidden, body / V, 1, 0, 1);
+        activate(gh, ghAt + 3 * hidden, body / V, 1, 1, 0);
+        int gAt = ghAt + 2 * hidden;
         for (int j = 0; j < body; j += V) {
-            FloatVector i = sigmoid(load(xp, xpAt + j).add(load(gh, ghAt + j)));
-            FloatVector f = sigmoid(load(xp, xpAt + hidden + j).add(load(gh, ghAt + hidden + j)));
-            FloatVector g = tanh(load(xp, xpAt + 2 * hidden + j).add(load(gh, ghAt + 2 * hidden + j)));
-            FloatVector o = sigmoid(load(xp, xpAt + 3 * hidden + j).add(load(gh, ghAt + 3 * hidden + j)));
-            FloatVector cNew = i.fma(g, f.mul(load(c, cAt + j)));
+            FloatVector i = FloatVector.fromArray(S, gh, ghAt + j);
+            FloatVector f = FloatVector.fromArray(S, gh, ghAt + hidden + j);
+            FloatVector g = FloatVector.fromArray(S, gh, gAt + j);
+            FloatVector cNew = i.fma(g, f.mul(FloatVector.fromArray(S, c, cAt + j)));
             cNew.intoArray(c, cAt + j);
-            o.mul(tanh(cNew)).intoArray(h, hAt + j);
+            cNew.intoArray(gh, gAt + j);
+        }
+        activate(gh, gAt, body / V, 1, 0, 1);
+        for (int j = 0; j < body; j += V) {
+            FloatVector o = FloatVector.fromArray(S, gh, ghAt + 3 * hidden + j);
+            o.mul(FloatVector.fromArray(S, gh, gAt + j)).intoArray(h, hAt + j);
         }
         ScalarGateMath.lstmRange(xp, xpAt, gh, ghAt, c, cAt, h, hAt, hidden, body, hidden);
     }
@@ -33,15 +48,24 @@ public final class VectorGateMath implements GateMath {
     public void gru(float[] xp, int xpAt, float[] gh, int ghAt, float[] bhn, float[] hPrev, int hPrevAt,
                     float[] h, int hAt, int hidden) {
         int body = hidden - hidden % V;
+        add(xp, xpAt, gh, ghAt, body);
+        add(xp, xpAt + hidden, gh, ghAt + hidden, body);
+        activate(gh, ghAt, body / V, 1, 1, 0);
+        activate(gh, ghAt + hidden, body / V, 1, 1, 0);
+        int nAt = ghAt + 2 * hidden;
         for (int j = 0; j < body; j += V) {
-            FloatVector r = sigmoid(load(xp, xpAt + j).add(load(gh, ghAt + j)));
-            FloatVector z = sigmoid(load(xp, xpAt + hidden + j).add(load(gh, ghAt + hidden + j)));
-            FloatVector hn = load(gh, ghAt + 2 * hidden + j);
+            FloatVector hn = FloatVector.fromArray(S, gh, nAt + j);
             if (bhn != null) {
-                hn = hn.add(load(bhn, j));
+                hn = hn.add(FloatVector.fromArray(S, bhn, j));
             }
-            FloatVector n = tanh(r.fma(hn, load(xp, xpAt + 2 * hidden + j)));
-            load(hPrev, hPrevAt + j).sub(n).fma(z, n).intoArray(h, hAt + j);
+            FloatVector r = FloatVector.fromArray(S, gh, ghAt + j);
+            r.fma(hn, FloatVector.fromArray(S, xp, xpAt + 2 * hidden + j)).intoArray(gh, nAt + j);
+        }
+        activate(gh, nAt, body / V, 1, 0, 1);
+        for (int j = 0; j < body; j += V) {
+            FloatVector n = FloatVector.fromArray(S, gh, nAt + j);
+            FloatVector z = FloatVector.fromArray(S, gh, ghAt + hidden + j);
+            FloatVector.fromArray(S, hPrev, hPrevAt + j).sub(n).fma(z, n).intoArray(h, hAt + j); // n + z*(hPrev - n)
         }
         ScalarGateMath.gruRange(xp, xpAt, gh, ghAt, bhn, hPrev, hPrevAt, h, hAt, hidden, body, hidden);
     }
@@ -50,13 +74,19 @@ public final class VectorGateMath implements GateMath {
     public void rnn(float[] xp, int xpAt, float[] gh, int ghAt, boolean relu, float[] h, int hAt, int hidden) {
         int body = hidden - hidden % V;
         for (int j = 0; j < body; j += V) {
-            FloatVector pre = load(xp, xpAt + j).add(load(gh, ghAt + j));
-            (relu ? pre.max(0f) : tanh(pre)).intoArray(h, hAt + j);
+            FloatVector pre = FloatVector.fromArray(S, xp, xpAt + j).add(FloatVector.fromArray(S, gh, ghAt + j));
+            (relu ? pre.max(0f) : pre).intoArray(h, hAt + j);
+        }
+        if (!relu) {
+            activate(h, hAt, body / V, 1, 0, 1);
         }
         ScalarGateMath.rnnRange(xp, xpAt, gh, ghAt, relu, h, hAt, body, hidden);
     }
 
-    private static FloatVector load(float[] a, int at) {
-        return FloatVector.fromArray(S, a, at);
+    /** {@code gh[ghAt + j] += xp[xpAt + j]} for j below body. */
+    private static void add(float[] xp, int xpAt, float[] gh, int ghAt, int body) {
+        for (int j = 0; j < body; j += V) {
+            FloatVector.fromArray(S, xp, xpAt + j).add(FloatVector.fromArray(S, gh, ghAt + j)).intoArray(gh, ghAt + j);
+        }
     }
 }

@@ -187,11 +187,13 @@ final class VectorKernels {
         a0.intoArray(out, oAt);
     }
 
-    // ---- one time step of one sequence, unit blocks u0..u1, gate math fused ----
+    // ---- one time step of one sequence, unit blocks u0..u1 ----
+    // Pre-activations go back into xp (each row of xp is read by one step only), then
+    // activate() runs over them in place; see activate() for why it is not fused.
 
     /**
      * LSTM: gates = xp + W_hh h (xp holds W_ih x + b_ih + b_hh); c' = f*c + i*g; hNew = o*tanh(c').
-     * {@code c} and {@code hNew} are padded to whole unit blocks.
+     * {@code c} and {@code hNew} are padded to whole unit blocks; xp's row is overwritten.
      */
     static void lstmStep(float[] w, int cols, float[] h, int hAt, float[] xp, int xpAt,
                          float[] c, int cAt, float[] hNew, int hNewAt, int u0, int u1) {
@@ -229,19 +231,40 @@ final class VectorKernels {
                 g0 = FloatVector.fromArray(S, w, at + 2 * V).fma(h0, g0);
                 o0 = FloatVector.fromArray(S, w, at + 3 * V).fma(h0, o0);
             }
-            FloatVector i = sigmoid(i0.add(i1));
-            FloatVector f = sigmoid(f0.add(f1));
-            FloatVector g = tanh(g0.add(g1));
-            FloatVector o = sigmoid(o0.add(o1));
+            i0.add(i1).intoArray(xp, xu);
+            f0.add(f1).intoArray(xp, xu + V);
+            g0.add(g1).intoArray(xp, xu + 2 * V);
+            o0.add(o1).intoArray(xp, xu + 3 * V);
+        }
+        lstmFinish(xp, xpAt, c, cAt, hNew, hNewAt, u0, u1);
+    }
+
+    /** LSTM from pre-activations in xp's {@code [u][i,f,g,o][V]} row; the g slot ends holding tanh(c'). */
+    private static void lstmFinish(float[] xp, int xpAt, float[] c, int cAt, float[] hNew, int hNewAt, int u0, int u1) {
+        final int nr = 4 * V;
+        int base = xpAt + u0 * nr;
+        activate(xp, base, u1 - u0, 4, 0b1011, 0b0100);
+        for (int u = u0; u < u1; u++) {
+            int xu = xpAt + u * nr;
+            FloatVector i = FloatVector.fromArray(S, xp, xu);
+            FloatVector f = FloatVector.fromArray(S, xp, xu + V);
+            FloatVector g = FloatVector.fromArray(S, xp, xu + 2 * V);
             FloatVector cNew = i.fma(g, f.mul(FloatVector.fromArray(S, c, cAt + u * V)));
             cNew.intoArray(c, cAt + u * V);
-            o.mul(tanh(cNew)).intoArray(hNew, hNewAt + u * V);
+            cNew.intoArray(xp, xu + 2 * V);
+        }
+        activate(xp, base, u1 - u0, 4, 0, 0b0100);
+        for (int u = u0; u < u1; u++) {
+            int xu = xpAt + u * nr;
+            FloatVector.fromArray(S, xp, xu + 3 * V).mul(FloatVector.fromArray(S, xp, xu + 2 * V))
+                .intoArray(hNew, hNewAt + u * V);
         }
     }
 
     /**
      * GRU: r, z = sigmoid(xp + W_h h); n = tanh(xp_n + r * (W_hn h + b_hn)); h' = (1-z)*n + z*h.
      * xp's n block holds W_in x + b_in only; {@code bhn} is b_hn as {@code [u][V]} (null: none).
+     * xp's row is overwritten.
      */
     static void gruStep(float[] w, int cols, float[] h, int hAt, float[] xp, int xpAt, float[] bhn,
                         float[] hNew, int hNewAt, int u0, int u1) {
@@ -274,11 +297,30 @@ final class VectorKernels {
                 z0 = FloatVector.fromArray(S, w, at + V).fma(h0, z0);
                 n0 = FloatVector.fromArray(S, w, at + 2 * V).fma(h0, n0);
             }
-            FloatVector r = sigmoid(r0.add(r1));
-            FloatVector z = sigmoid(z0.add(z1));
-            FloatVector n = tanh(r.fma(n0.add(n1), FloatVector.fromArray(S, xp, xu + 2 * V)));
-            FloatVector hPrev = FloatVector.fromArray(S, h, hAt + u * V);
-            hPrev.sub(n).fma(z, n).intoArray(hNew, hNewAt + u * V); // n + z*(h - n)
+            r0.add(r1).intoArray(xp, xu);
+            z0.add(z1).intoArray(xp, xu + V);
+            n0.add(n1).intoArray(hNew, hNewAt + u * V); // W_hn h + b_hn, parked until n is known
+        }
+        gruFinish(xp, xpAt, h, hAt, hNew, hNewAt, u0, u1);
+    }
+
+    /** GRU from r, z pre-activations in xp's {@code [u][r,z,n][V]} row and W_hn h + b_hn in hNew. */
+    private static void gruFinish(float[] xp, int xpAt, float[] h, int hAt, float[] hNew, int hNewAt, int u0, int u1) {
+        final int nr = 3 * V;
+        int base = xpAt + u0 * nr;
+        activate(xp, base, u1 - u0, 3, 0b011, 0);
+        for (int u = u0; u < u1; u++) {
+            int xu = xpAt + u * nr;
+            FloatVector r = FloatVector.fromArray(S, xp, xu);
+            r.fma(FloatVector.fromArray(S, hNew, hNewAt + u * V), FloatVector.fromArray(S, xp, xu + 2 * V))
+                .intoArray(xp, xu + 2 * V);
+        }
+        activate(xp, base, u1 - u0, 3, 0, 0b100);
+        for (int u = u0; u < u1; u++) {
+            int xu = xpAt + u * nr;
+            FloatVector z = FloatVector.fromArray(S, xp, xu + V);
+            FloatVector n = FloatVector.fromArray(S, xp, xu + 2 * V);
+            FloatVector.fromArray(S, h, hAt + u * V).sub(n).fma(z, n).intoArray(hNew, hNewAt + u * V); // n + z*(h - n)
         }
     }
 
@@ -303,46 +345,42 @@ final class VectorKernels {
                 a0 = FloatVector.fromArray(S, w, pu + k * V).fma(FloatVector.broadcast(S, h[hAt + k]), a0);
             }
             FloatVector pre = a0.add(a1).add(a2.add(a3));
-            (relu ? pre.max(0f) : tanh(pre)).intoArray(hNew, hNewAt + u * V);
+            (relu ? pre.max(0f) : pre).intoArray(hNew, hNewAt + u * V);
+        }
+        if (!relu) {
+            activate(hNew, hNewAt + u0 * V, u1 - u0, 1, 0, 1);
         }
     }
 
     // ---- batched steps: gates = W_hh h came from gemm; the gate math per row ----
 
-    /** LSTM gate math for one row from {@code xp} (W_ih x + biases) and {@code gh} (W_hh h). */
+    /** LSTM gate math for one row from {@code xp} (W_ih x + biases, overwritten) and {@code gh} (W_hh h). */
     static void lstmGates(float[] xp, int xpAt, float[] gh, int ghAt, float[] c, int cAt, float[] hNew, int hNewAt,
                           int u0, int u1) {
-        final int nr = 4 * V;
-        for (int u = u0; u < u1; u++) {
-            int x = xpAt + u * nr;
-            int g = ghAt + u * nr;
-            FloatVector i = sigmoid(FloatVector.fromArray(S, xp, x).add(FloatVector.fromArray(S, gh, g)));
-            FloatVector f = sigmoid(FloatVector.fromArray(S, xp, x + V).add(FloatVector.fromArray(S, gh, g + V)));
-            FloatVector gg = tanh(FloatVector.fromArray(S, xp, x + 2 * V).add(FloatVector.fromArray(S, gh, g + 2 * V)));
-            FloatVector o = sigmoid(FloatVector.fromArray(S, xp, x + 3 * V).add(FloatVector.fromArray(S, gh, g + 3 * V)));
-            FloatVector cNew = i.fma(gg, f.mul(FloatVector.fromArray(S, c, cAt + u * V)));
-            cNew.intoArray(c, cAt + u * V);
-            o.mul(tanh(cNew)).intoArray(hNew, hNewAt + u * V);
+        int from = u0 * 4 * V;
+        int to = u1 * 4 * V;
+        for (int q = from; q < to; q += V) {
+            FloatVector.fromArray(S, xp, xpAt + q).add(FloatVector.fromArray(S, gh, ghAt + q)).intoArray(xp, xpAt + q);
         }
+        lstmFinish(xp, xpAt, c, cAt, hNew, hNewAt, u0, u1);
     }
 
-    /** GRU gate math for one row; {@code gh}'s n block is W_hn h without b_hn. */
+    /** GRU gate math for one row; {@code gh}'s n block is W_hn h without b_hn. xp's row is overwritten. */
     static void gruGates(float[] xp, int xpAt, float[] gh, int ghAt, float[] bhn, float[] h, int hAt,
                          float[] hNew, int hNewAt, int u0, int u1) {
         final int nr = 3 * V;
         for (int u = u0; u < u1; u++) {
             int x = xpAt + u * nr;
             int g = ghAt + u * nr;
-            FloatVector r = sigmoid(FloatVector.fromArray(S, xp, x).add(FloatVector.fromArray(S, gh, g)));
-            FloatVector z = sigmoid(FloatVector.fromArray(S, xp, x + V).add(FloatVector.fromArray(S, gh, g + V)));
+            FloatVector.fromArray(S, xp, x).add(FloatVector.fromArray(S, gh, g)).intoArray(xp, x);
+            FloatVector.fromArray(S, xp, x + V).add(FloatVector.fromArray(S, gh, g + V)).intoArray(xp, x + V);
             FloatVector hn = FloatVector.fromArray(S, gh, g + 2 * V);
             if (bhn != null) {
                 hn = hn.add(FloatVector.fromArray(S, bhn, u * V));
             }
-            FloatVector n = tanh(r.fma(hn, FloatVector.fromArray(S, xp, x + 2 * V)));
-            FloatVector hPrev = FloatVector.fromArray(S, h, hAt + u * V);
-            hPrev.sub(n).fma(z, n).intoArray(hNew, hNewAt + u * V);
+            hn.intoArray(hNew, hNewAt + u * V);
         }
+        gruFinish(xp, xpAt, h, hAt, hNew, hNewAt, u0, u1);
     }
 
     /** Vanilla RNN activation for one row. */
@@ -350,15 +388,74 @@ final class VectorKernels {
                          int u0, int u1) {
         for (int u = u0; u < u1; u++) {
             FloatVector pre = FloatVector.fromArray(S, xp, xpAt + u * V).add(FloatVector.fromArray(S, gh, ghAt + u * V));
-            (relu ? pre.max(0f) : tanh(pre)).intoArray(hNew, hNewAt + u * V);
+            (relu ? pre.max(0f) : pre).intoArray(hNew, hNewAt + u * V);
+        }
+        if (!relu) {
+            activate(hNew, hNewAt + u0 * V, u1 - u0, 1, 0, 1);
         }
     }
 
-    static FloatVector sigmoid(FloatVector v) {
-        return ONE.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
-    }
+    // ---- sigmoid and tanh ----
+    // Built from IEEE-exact operations only (+, *, fma, /, compare, blend, integer shifts), so
+    // interpreted, C1 and C2 code give the same bits: the Vector API's EXP and TANH do not (C2
+    // calls SVML, the fallback Math per lane), and a call's answer changed once C2 compiled it.
+    // They run in place over arrays, with the polynomials written once in this loop, because a
+    // helper taking and returning FloatVector is not reliably inlined into the large kernels,
+    // and an un-inlined FloatVector is boxed on every call (10-30x slower, tried in 41d16f7).
+    // For the same reason constants are FloatVector.broadcast here, not a helper: past C2's
+    // inlining budget even a one-line helper stays a call and allocates.
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float SHIFTER = 12582912f; // 1.5 * 2^23: adding it rounds to an integer in the low bits
 
-    static FloatVector tanh(FloatVector v) {
-        return v.lanewise(VectorOperators.TANH);
+    /**
+     * In place, over vector g of unit block u at {@code a[at + (u*gates + g)*V]} for u in
+     * {@code [0, units)}: sigmoid where bit g of {@code sigmoidGates} is set, tanh where bit g of
+     * {@code tanhGates} is, nothing elsewhere. Cephes' expf polynomial (about 1 ulp) and its
+     * tanhf series below |x| = 0.625; NaN stays NaN, +-Inf gives 0, 1 or +-1 as in PyTorch.
+     */
+    static void activate(float[] a, int at, int units, int gates, int sigmoidGates, int tanhGates) {
+        // Constants as loop-invariant locals (registers), the polynomials' coefficients included.
+        final FloatVector inf = FloatVector.broadcast(S, Float.POSITIVE_INFINITY);
+        final FloatVector ln2Hi = FloatVector.broadcast(S, -LN2_HI);
+        final FloatVector e2 = FloatVector.broadcast(S, 8.3334519073e-3f);
+        final FloatVector e3 = FloatVector.broadcast(S, 4.1665795894e-2f);
+        final FloatVector e4 = FloatVector.broadcast(S, 1.6666665459e-1f);
+        final FloatVector e5 = FloatVector.broadcast(S, 5.0000001201e-1f);
+        final FloatVector t2 = FloatVector.broadcast(S, -5.37397155531e-2f);
+        final FloatVector t3 = FloatVector.broadcast(S, 1.33314422036e-1f);
+        final FloatVector t4 = FloatVector.broadcast(S, -3.33332819422e-1f);
+        for (int u = 0; u < units; u++) {
+            for (int g = 0; g < gates; g++) {
+                boolean tanh = (tanhGates >>> g & 1) != 0;
+                if (!tanh && (sigmoidGates >>> g & 1) == 0) {
+                    continue;
+                }
+                int i = at + (u * gates + g) * V;
+                FloatVector x = FloatVector.fromArray(S, a, i);
+                // e = exp(-x) for sigmoid, exp(-2|x|) for tanh
+                FloatVector arg = x.neg().blend(x.abs().mul(-2f), S.maskAll(tanh));
+                FloatVector cl = arg.max(-87f).min(88f);
+                FloatVector t = cl.fma(LOG2E, SHIFTER); // n = round(cl * log2 e) in t's low bits
+                FloatVector n = t.sub(SHIFTER);
+                FloatVector r = n.fma(ln2Hi, cl).sub(n.mul(LN2_LO)); // n * LN2_HI is exact: 9 bits times |n| < 2^7
+                FloatVector y = r.fma(1.9875691500e-4f, 1.3981999507e-3f).fma(r, e2).fma(r, e3).fma(r, e4).fma(r, e5);
+                y = y.fma(r.mul(r), r).add(1f);
+                FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(0x3F800000)
+                    .reinterpretAsFloats(); // 2^n
+                FloatVector e = y.mul(scale).blend(inf, arg.compare(VectorOperators.GT, 88f));
+                FloatVector q = ONE.div(e.add(1f));
+                if (!tanh) {
+                    q.intoArray(a, i);
+                    continue;
+                }
+                FloatVector large = ONE.sub(e).mul(q);
+                large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
+                FloatVector z = x.mul(x);
+                FloatVector p = z.fma(-5.70498872745e-3f, 2.06390887954e-2f).fma(z, t2).fma(z, t3).fma(z, t4);
+                large.blend(p.mul(z).fma(x, x), x.abs().compare(VectorOperators.LT, 0.625f)).intoArray(a, i);
+            }
+        }
     }
 }
