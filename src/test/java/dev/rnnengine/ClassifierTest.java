@@ -104,6 +104,20 @@ class ClassifierTest {
     }
 
     @Test
+    void aClosedClassifierRefusesEveryCall() throws IOException {
+        SentenceClassifier m = SentenceClassifier.load(cases().get(0).resolve("model.safetensors"),
+            new EngineOptions("scalar", 1));
+        m.close();
+        m.close(); // harmless
+        List<org.junit.jupiter.api.function.Executable> calls = List.of(() -> m.classify(List.of("abc")),
+            () -> m.logits(new long[] {2, 3}, 1, 2, new int[] {2}), () -> m.logits(new long[] {99}, 1, 1, new int[] {1}),
+            m::labels, m::backendName, m::tokenizer, m::vocabulary);
+        for (org.junit.jupiter.api.function.Executable c : calls) {
+            assertTrue(assertThrows(IllegalStateException.class, c).getMessage().contains("closed"));
+        }
+    }
+
+    @Test
     void aFileThatBreaksTheContractSaysWhat() throws IOException {
         Path src = cases().get(0).resolve("model.safetensors");
         SafetensorsWriter w = new SafetensorsWriter();

@@ -12,6 +12,7 @@ import dev.rnnengine.api.RnnState;
 import dev.rnnengine.api.StateDicts;
 import dev.rnnengine.api.Tensor;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -147,9 +148,17 @@ class ValidationTest {
         m.close();
         m.close(); // harmless
         assertTrue(m.isClosed());
-        assertThrows(IllegalStateException.class, () -> m.forward(Tensor.zeros(2, 1, 3)));
-        assertThrows(IllegalStateException.class, () -> m.step(Tensor.zeros(1, 3), s));
-        assertThrows(IllegalStateException.class, () -> m.newState(1));
+        // Every public method but close() and isClosed(), of the model and of its states.
+        List<org.junit.jupiter.api.function.Executable> calls = List.of(
+            () -> m.forward(Tensor.zeros(2, 1, 3)),
+            () -> m.forward(Tensor.zeros(2, 1, 3), Tensor.zeros(1, 1, 4)),
+            () -> m.forward(Tensor.zeros(2, 1, 3), null, null, new int[] {2}),
+            () -> m.step(Tensor.zeros(1, 3), s), () -> m.newState(1), m::spec, m::backendName, m::threads,
+            s::batch, s::h, s::c, s::reset, () -> s.set(Tensor.zeros(1, 1, 4), Tensor.zeros(1, 1, 4)));
+        for (int i = 0; i < calls.size(); i++) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, calls.get(i), "call " + i);
+            assertMessage("the model is closed", e);
+        }
     }
 
     @ParameterizedTest

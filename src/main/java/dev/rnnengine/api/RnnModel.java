@@ -187,19 +187,39 @@ public final class RnnModel implements AutoCloseable {
         return out;
     }
 
-    /** The hyper-parameters. */
+    /**
+     * The hyper-parameters.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
     public RnnSpec spec() {
+        guard.checkOpen();
         return spec;
     }
 
-    /** The backend that runs this model ({@code scalar}, {@code vector}, ...). */
+    /**
+     * The backend that runs this model ({@code scalar}, {@code vector}, ...).
+     *
+     * @throws IllegalStateException if the model is closed
+     */
     public String backendName() {
+        guard.checkOpen();
         return backend.name();
     }
 
-    /** The worker threads this model may use. */
+    /**
+     * The worker threads this model may use.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
     public int threads() {
+        guard.checkOpen();
         return threads;
+    }
+
+    /** For {@link RnnState}: throws {@link IllegalStateException} once the model is closed. */
+    void checkOpen() {
+        guard.checkOpen();
     }
 
     /**

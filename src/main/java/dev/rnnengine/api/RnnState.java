@@ -35,13 +35,23 @@ public final class RnnState {
         return model;
     }
 
-    /** The number of sequences stepped together. */
+    /**
+     * The number of sequences stepped together.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
     public int batch() {
+        model.checkOpen();
         return batch;
     }
 
-    /** A copy of the hidden state {@code (L, N, H_out)}, as PyTorch's h_n. */
+    /**
+     * A copy of the hidden state {@code (L, N, H_out)}, as PyTorch's h_n.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
     public Tensor h() {
+        model.checkOpen();
         return Tensor.of(h.clone(), model.spec().numLayers(), batch, model.spec().outputHiddenSize());
     }
 
@@ -49,8 +59,10 @@ public final class RnnState {
      * A copy of the LSTM cell state {@code (L, N, H)}, as PyTorch's c_n.
      *
      * @throws UnsupportedOperationException if the model is not an LSTM
+     * @throws IllegalStateException if the model is closed
      */
     public Tensor c() {
+        model.checkOpen();
         if (c == null) {
             throw new UnsupportedOperationException(model.spec().mode().moduleName() + " has no cell state");
         }
@@ -63,6 +75,7 @@ public final class RnnState {
      * @param h0 {@code (L, N, H_out)}
      * @param c0 LSTM: {@code (L, N, H)}; must be null otherwise
      * @throws IllegalArgumentException if a shape does not match
+     * @throws IllegalStateException if the model is closed
      */
     public void set(Tensor h0, Tensor c0) {
         RnnSpec spec = model.spec();
@@ -83,8 +96,13 @@ public final class RnnState {
         h0.copyTo(h, 0);
     }
 
-    /** Zeroes the state, to start new sequences. */
+    /**
+     * Zeroes the state, to start new sequences.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
     public void reset() {
+        model.checkOpen();
         Arrays.fill(h, 0f);
         if (c != null) {
             Arrays.fill(c, 0f);

@@ -34,6 +34,17 @@ public final class CallGuard {
         }
     }
 
+    /**
+     * For methods that only read fixed facts: no registration, just the closed check.
+     *
+     * @throws IllegalStateException if closed
+     */
+    public void checkOpen() {
+        if (isClosed()) {
+            throw new IllegalStateException("the " + what + " is closed");
+        }
+    }
+
     /** Ends a call registered by {@link #enter()}. */
     public void exit() {
         state.addAndGet(-2);

@@ -143,23 +143,42 @@ public final class SentenceClassifier implements AutoCloseable {
         return out;
     }
 
-    /** The class names, index = output. */
+    /**
+     * The class names, index = output.
+     *
+     * @throws IllegalStateException if closed
+     */
     public List<String> labels() {
+        checkOpen();
         return labels;
     }
 
-    /** The encoder's backend. */
+    /**
+     * The encoder's backend.
+     *
+     * @throws IllegalStateException if closed
+     */
     public String backendName() {
         return encoder.backendName();
     }
 
-    /** The tokenizer the file names. */
+    /**
+     * The tokenizer the file names.
+     *
+     * @throws IllegalStateException if closed
+     */
     public Tokenizer tokenizer() {
+        checkOpen();
         return tokenizer;
     }
 
-    /** The vocabulary. */
+    /**
+     * The vocabulary.
+     *
+     * @throws IllegalStateException if closed
+     */
     public Vocabulary vocabulary() {
+        checkOpen();
         return vocab;
     }
 
@@ -175,6 +194,7 @@ public final class SentenceClassifier implements AutoCloseable {
      * @throws IllegalStateException if closed
      */
     public float[] logits(long[] tokens, int batch, int seqLen, int[] lengths) {
+        checkOpen();
         if (batch < 1 || seqLen < 1 || (long) batch * seqLen != tokens.length) {
             throw new IllegalArgumentException("tokens has " + tokens.length + " ids, not (" + batch + ", " + seqLen + ")");
         }
@@ -220,6 +240,7 @@ public final class SentenceClassifier implements AutoCloseable {
      * @throws IllegalStateException if closed
      */
     public List<Prediction> classify(List<String> texts) {
+        checkOpen();
         int batch = texts.size();
         List<List<String>> toks = new ArrayList<>();
         int seqLen = 1;
@@ -266,6 +287,12 @@ public final class SentenceClassifier implements AutoCloseable {
             out.add(new Prediction(labels.get(best), best, labels, p));
         }
         return out;
+    }
+
+    private void checkOpen() {
+        if (encoder.isClosed()) {
+            throw new IllegalStateException("the classifier is closed");
+        }
     }
 
     /** Frees the encoder's resources; later calls throw {@link IllegalStateException}. */

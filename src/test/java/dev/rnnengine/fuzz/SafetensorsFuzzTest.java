@@ -38,18 +38,30 @@ class SafetensorsFuzzTest {
         }
     }
 
+    /** The backends this machine must have (TestSupport's list), for the fuzzer to pick from. */
+    private static final java.util.List<String> BACKENDS = dev.rnnengine.TestSupport.expectedBackends();
+
+    /**
+     * {@code data} is [backend index][model length, 3 bytes big-endian][model file][input file];
+     * {@code tools/make_fuzz_seeds.py} writes golden cases in this form as seeds.
+     */
     @FuzzTest(maxDuration = "30s")
     void modelAndInputRunOrRefuse(byte[] data) throws IOException {
-        int cut = data.length < 2 ? 0 : (data[0] & 0xff) * data.length / 256;
+        if (data.length < 4) {
+            return;
+        }
+        String backend = BACKENDS.get((data[0] & 0xff) % BACKENDS.size());
+        int modelLength = (data[1] & 0xff) << 16 | (data[2] & 0xff) << 8 | data[3] & 0xff;
+        int cut = (int) Math.min(data.length, 4L + modelLength);
         Path model = Files.createTempFile("fuzz-model", ".safetensors");
         Path input = Files.createTempFile("fuzz-input", ".safetensors");
         try {
-            Files.write(model, java.util.Arrays.copyOfRange(data, Math.min(1, data.length), Math.max(cut, Math.min(1, data.length))));
-            Files.write(input, java.util.Arrays.copyOfRange(data, Math.max(cut, Math.min(1, data.length)), data.length));
-            try (RnnModel m = RnnModel.load(model, new EngineOptions("scalar", 1), java.util.Map.of("batch_first", "false"));
+            Files.write(model, java.util.Arrays.copyOfRange(data, 4, cut));
+            Files.write(input, java.util.Arrays.copyOfRange(data, cut, data.length));
+            try (RnnModel m = RnnModel.load(model, new EngineOptions(backend, 1), java.util.Map.of("batch_first", "false"));
                  SafetensorsFile in = SafetensorsFile.open(input)) {
                 InputFile i = InputFile.read(in);
-                if ((long) i.input().numel() < 100_000) { // bounded time per input
+                if ((long) i.input().numel() * m.spec().hiddenSize() < 10_000_000) { // bounded time per input
                     m.forward(i.input(), i.h0(), i.c0(), i.lengths());
                 }
             } catch (IOException | IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
