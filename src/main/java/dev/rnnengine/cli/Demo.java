@@ -39,7 +39,9 @@ final class Demo {
                 Files.copy(in, model, StandardCopyOption.REPLACE_EXISTING);
             }
             List<SentenceClassifier.Prediction> reference;
+            String referenceBackend;
             try (SentenceClassifier c = SentenceClassifier.load(model, base)) {
+                referenceBackend = c.backendName();
                 out.printf("rnn-engine demo: which language is a word in? (char-level bidirectional GRU, %d languages, "
                     + "backend %s)%n", c.labels().size(), c.backendName());
                 Classify.print(c, WORDS, out);
@@ -77,8 +79,8 @@ final class Demo {
                             diff = Math.max(diff, Math.abs(got.get(i).probabilities()[k] - reference.get(i).probabilities()[k]));
                         }
                     }
-                    out.printf("  %-9s median %.3f ms per batch  max|diff| of probabilities vs the first run %.2g%n",
-                        c.backendName(), ms[ms.length / 2], diff);
+                    out.printf("  %-9s median %.3f ms per batch  max|diff| of probabilities vs %s's above %.2g%n",
+                        c.backendName(), ms[ms.length / 2], referenceBackend, diff);
                 }
             }
         } finally {
