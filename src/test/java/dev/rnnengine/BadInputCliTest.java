@@ -7,9 +7,7 @@ import dev.rnnengine.api.Tensor;
 import dev.rnnengine.cli.Main;
 import dev.rnnengine.io.SafetensorsFile;
 import dev.rnnengine.io.SafetensorsWriter;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -161,14 +159,11 @@ class BadInputCliTest {
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("runs")
     void refusedWithOneLine(String backend, Bad bad) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
         long t0 = System.nanoTime();
-        int code = Main.run(new String[] {"infer", "--model", bad.model().toString(), "--input", bad.input().toString(),
-            "--output", dir.resolve("out.safetensors").toString(), "--backend", backend},
-            new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        String e = err.toString(StandardCharsets.UTF_8);
-        assertEquals(1, code, bad + ": " + e);
+        TestSupport.Cli r = TestSupport.cli("infer", "--model", bad.model().toString(), "--input", bad.input().toString(),
+            "--output", dir.resolve("out.safetensors").toString(), "--backend", backend);
+        String e = r.err();
+        assertEquals(1, r.code(), bad + ": " + e);
         assertEquals(1, e.lines().count(), "one line: " + e);
         assertTrue(e.toLowerCase(java.util.Locale.ROOT).contains(bad.expect().toLowerCase(java.util.Locale.ROOT)), e);
         assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "took over 10 s");
@@ -215,12 +210,9 @@ class BadInputCliTest {
         x[(shape[0] - 1) * n * d + (n - 1) * d] = Float.POSITIVE_INFINITY; // last step, last sequence
         Path in = input("nan", Map.of("input", Tensor.of(x, shape)));
         Path out = dir.resolve("nan-" + backend + ".safetensors");
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"infer", "--model", lstm().resolve("model.safetensors").toString(), "--input",
-            in.toString(), "--output", out.toString(), "--backend", backend},
-            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-        assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+        TestSupport.Cli r = TestSupport.cli("infer", "--model", lstm().resolve("model.safetensors").toString(), "--input",
+            in.toString(), "--output", out.toString(), "--backend", backend);
+        assertEquals(0, r.code(), r.err());
         try (SafetensorsFile f = SafetensorsFile.open(out)) {
             int[] os = f.info("output").shape();
             float[] y = f.floats("output").toArray();

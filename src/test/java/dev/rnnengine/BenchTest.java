@@ -3,10 +3,6 @@ package dev.rnnengine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rnnengine.cli.Main;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,21 +14,16 @@ class BenchTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) { }
-
-    private static Run bench(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private static TestSupport.Cli bench(String... args) {
         String[] all = new String[args.length + 1];
         all[0] = "bench";
         System.arraycopy(args, 0, all, 1, args.length);
-        int code = Main.run(all, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        return TestSupport.cli(all);
     }
 
     @Test
     void quickRunWithOrtPrintsTableRatiosJsonAndReport() throws Exception {
-        Run r = bench("--quick", "--shapes", "lstm2_step_b1", "--threads", "1", "--backends", "vector,onednn",
+        TestSupport.Cli r = bench("--quick", "--shapes", "lstm2_step_b1", "--threads", "1", "--backends", "vector,onednn",
             "--peers", "ort", "--report", dir.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("| lstm2_step_b1 | 1 |") && r.out().contains("vector vs ort")
@@ -54,18 +45,18 @@ class BenchTest {
 
     @Test
     void customShapeAndBadOptions() {
-        Run r = bench("--quick", "--cell", "gru", "--input-size", "8", "--hidden-size", "16", "--layers", "2",
+        TestSupport.Cli r = bench("--quick", "--cell", "gru", "--input-size", "8", "--hidden-size", "16", "--layers", "2",
             "--bidirectional", "--seq-len", "5", "--batch", "3", "--threads", "1", "--backends", "scalar,vector",
             "--peers", "none");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("\"name\":\"gru_8x16_t5_b3_l2_bi\"") && r.out().contains("\"bidirectional\":true"), r.out());
-        Run unknownShape = bench("--shapes", "nope");
+        TestSupport.Cli unknownShape = bench("--shapes", "nope");
         assertEquals(1, unknownShape.code());
         assertTrue(unknownShape.err().contains("unknown shape 'nope'"), unknownShape.err());
-        Run orphan = bench("--hidden-size", "3");
+        TestSupport.Cli orphan = bench("--hidden-size", "3");
         assertEquals(2, orphan.code());
         assertTrue(orphan.err().contains("give --cell too"), orphan.err());
-        Run badPeer = bench("--quick", "--shapes", "lstm2_step_b1", "--peers", "tensorflow");
+        TestSupport.Cli badPeer = bench("--quick", "--shapes", "lstm2_step_b1", "--peers", "tensorflow");
         assertEquals(1, badPeer.code());
         assertTrue(badPeer.err().contains("unknown peer 'tensorflow'"), badPeer.err());
     }

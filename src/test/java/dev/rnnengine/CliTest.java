@@ -3,13 +3,10 @@ package dev.rnnengine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rnnengine.cli.Main;
 import dev.rnnengine.io.SafetensorsFile;
 import dev.rnnengine.io.SafetensorsWriter;
 import dev.rnnengine.api.Tensor;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,13 +19,8 @@ class CliTest {
     @TempDir
     Path dir;
 
-    private record Result(int code, String out, String err) { }
-
-    private static Result run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static TestSupport.Cli run(String... args) {
+        return TestSupport.cli(args);
     }
 
     private static Path lstmCase() {
@@ -39,7 +31,7 @@ class CliTest {
     void inferWritesPyTorchsAnswer() throws IOException {
         Path c = lstmCase();
         Path out = dir.resolve("out.safetensors");
-        Result r = run("infer", "--model", c.resolve("model.safetensors").toString(), "--input",
+        TestSupport.Cli r = run("infer", "--model", c.resolve("model.safetensors").toString(), "--input",
             c.resolve("input.safetensors").toString(), "--output", out.toString(), "--backend", "scalar", "--threads", "1");
         assertEquals(0, r.code(), r.err());
         try (SafetensorsFile got = SafetensorsFile.open(out); SafetensorsFile exp = SafetensorsFile.open(c.resolve("expected.safetensors"))) {
@@ -52,7 +44,7 @@ class CliTest {
 
     @Test
     void infoDescribesModelAndBackends() {
-        Result r = run("info", lstmCase().resolve("model.safetensors").toString());
+        TestSupport.Cli r = run("info", lstmCase().resolve("model.safetensors").toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("mode:         LSTM"), r.out());
         assertTrue(r.out().contains("num_layers:   3"), r.out());
@@ -62,7 +54,7 @@ class CliTest {
 
     @Test
     void demoClassifiesWordsAndTimesEveryExpectedBackend() {
-        Result r = run("demo");
+        TestSupport.Cli r = run("demo");
         assertEquals(0, r.code(), r.err());
         // The shipped model's answers (tools/train_langid.py): one line per word, then the score.
         assertEquals(16, r.out().lines().filter(l -> l.split("\t").length == 4).count(), r.out());
@@ -80,27 +72,27 @@ class CliTest {
     void classifyFileToFileAndTexts() throws IOException {
         Path c = ClassifierTest.cases().get(1);
         Path out = dir.resolve("logits.safetensors");
-        Result r = run("classify", "--model", c.resolve("model.safetensors").toString(), "--input",
+        TestSupport.Cli r = run("classify", "--model", c.resolve("model.safetensors").toString(), "--input",
             c.resolve("input.safetensors").toString(), "--output", out.toString(), "--backend", "vector");
         assertEquals(0, r.code(), r.err());
         try (SafetensorsFile got = SafetensorsFile.open(out); SafetensorsFile exp = SafetensorsFile.open(c.resolve("expected.safetensors"))) {
             TestSupport.assertClose("logits", exp.floats("logits"), got.floats("logits"));
         }
-        Result t = run("classify", "--model", c.resolve("model.safetensors").toString(), "--text", "a b c", "--text", "d e");
+        TestSupport.Cli t = run("classify", "--model", c.resolve("model.safetensors").toString(), "--text", "a b c", "--text", "d e");
         assertEquals(0, t.code(), t.err());
         List<String> lines = t.out().lines().toList();
         assertEquals(2, lines.size(), t.out());
         assertTrue(lines.get(0).startsWith("a b c\tclass") && lines.get(0).contains("class0="), lines.get(0));
-        Result both = run("classify", "--model", c.resolve("model.safetensors").toString(), "--text", "a", "--input", "x");
+        TestSupport.Cli both = run("classify", "--model", c.resolve("model.safetensors").toString(), "--text", "a", "--input", "x");
         assertEquals(2, both.code());
-        Result notClassifier = run("classify", "--model", lstmCase().resolve("model.safetensors").toString(), "--text", "a");
+        TestSupport.Cli notClassifier = run("classify", "--model", lstmCase().resolve("model.safetensors").toString(), "--text", "a");
         assertEquals(1, notClassifier.code());
         assertTrue(notClassifier.err().contains("rnn.weight_ih_l0"), notClassifier.err());
     }
 
     @Test
     void soakReportsResidentMemory() {
-        Result r = run("soak", "--backend", "onednn", "--calls", "2000", "--models", "5");
+        TestSupport.Cli r = run("soak", "--backend", "onednn", "--calls", "2000", "--models", "5");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().matches("(?s)soak onednn: 2000 calls in .* MB before, .* MB after; 5 models created, run and closed: .* MB\\n"),
             r.out());
@@ -113,7 +105,7 @@ class CliTest {
         assertEquals(2, run("infer", "--model").code());
         assertEquals(2, run("infer", "--model", "a", "--input", "b").code());
         assertEquals(2, run("infer", "--bogus", "1").code());
-        Result r = run("infer", "--model", "a", "--input", "b", "--output", "c", "--threads", "zero");
+        TestSupport.Cli r = run("infer", "--model", "a", "--input", "b", "--output", "c", "--threads", "zero");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--threads takes an integer"), r.err());
         assertEquals(2, run("info").code());
@@ -125,18 +117,18 @@ class CliTest {
         Path c = lstmCase();
         String model = c.resolve("model.safetensors").toString();
         Path out = dir.resolve("o.safetensors");
-        Result missing = run("infer", "--model", dir.resolve("nope").toString(), "--input", model, "--output", out.toString());
+        TestSupport.Cli missing = run("infer", "--model", dir.resolve("nope").toString(), "--input", model, "--output", out.toString());
         assertEquals(1, missing.code());
         assertTrue(missing.err().contains("no such file"), missing.err());
 
         Path garbage = Files.write(dir.resolve("garbage"), "not a safetensors file at all".getBytes(StandardCharsets.UTF_8));
-        Result g = run("infer", "--model", garbage.toString(), "--input", model, "--output", out.toString());
+        TestSupport.Cli g = run("infer", "--model", garbage.toString(), "--input", model, "--output", out.toString());
         assertEquals(1, g.code());
         assertEquals(1, g.err().strip().lines().count(), g.err());
 
         Path wrongInput = dir.resolve("in.safetensors");
         new SafetensorsWriter().put("input", Tensor.zeros(3, 2, 5)).write(wrongInput);
-        Result w = run("infer", "--model", model, "--input", wrongInput.toString(), "--output", out.toString());
+        TestSupport.Cli w = run("infer", "--model", model, "--input", wrongInput.toString(), "--output", out.toString());
         assertEquals(1, w.code());
         assertTrue(w.err().contains("input.size(-1) must be equal to input_size. Expected 1, got 5"), w.err());
 
@@ -147,11 +139,11 @@ class CliTest {
 
         Path badLengths = dir.resolve("len.safetensors");
         new SafetensorsWriter().put("input", Tensor.zeros(3, 2, 1)).putLongs("lengths", new long[] {1, 1L << 40}, 2).write(badLengths);
-        Result l = run("infer", "--model", model, "--input", badLengths.toString(), "--output", out.toString());
+        TestSupport.Cli l = run("infer", "--model", model, "--input", badLengths.toString(), "--output", out.toString());
         assertEquals(1, l.code());
         assertTrue(l.err().contains("longer than the input's sequence length"), l.err());
 
-        Result unknown = run("infer", "--model", model, "--input", model, "--output", out.toString(), "--backend", "cuda");
+        TestSupport.Cli unknown = run("infer", "--model", model, "--input", model, "--output", out.toString(), "--backend", "cuda");
         assertEquals(1, unknown.code());
         assertTrue(unknown.err().contains("unknown backend 'cuda'"), unknown.err());
         assertTrue(!unknown.err().contains(model), "a bad option is not blamed on the model file: " + unknown.err());

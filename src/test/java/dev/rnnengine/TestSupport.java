@@ -78,4 +78,17 @@ public final class TestSupport {
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
         assertArrayEquals(expected.toArray(), actual.toArray(), 0f, what);
     }
+
+    /** What an in-process run of the {@code rnn} command returned and printed. */
+    public record Cli(int code, String out, String err) { }
+
+    /** Runs {@code rnn args...} in this JVM, capturing both streams. */
+    public static Cli cli(String... args) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int code = dev.rnnengine.cli.Main.run(args, new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+            new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        return new Cli(code, out.toString(java.nio.charset.StandardCharsets.UTF_8),
+            err.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
 }

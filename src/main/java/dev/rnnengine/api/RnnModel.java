@@ -361,7 +361,7 @@ public final class RnnModel implements AutoCloseable {
             if (state.model() != this) {
                 throw new IllegalArgumentException("the state belongs to another model");
             }
-            int batch = state.batch();
+            int batch = state.batch;
             boolean shapeOk = (x.dim() == 2 && x.size(0) == batch) || (x.dim() == 1 && batch == 1);
             if (!shapeOk) {
                 throw new IllegalArgumentException("step input must be (" + batch + ", " + spec.inputSize() + ")"

@@ -14,7 +14,7 @@ public final class RnnState {
     private static final int STAGE_X = 0;
 
     private final RnnModel model;
-    private final int batch;
+    final int batch; // read by RnnModel.step, which has already entered the model's guard
     private final float[] h;   // (L, N, H_out)
     private final float[] c;   // (L, N, H), LSTM only
     private final float[] out; // (N, H_out)
