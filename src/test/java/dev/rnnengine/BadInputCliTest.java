@@ -3,7 +3,7 @@ package dev.rnnengine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.Tensor;
 import dev.rnnengine.cli.Main;
 import dev.rnnengine.io.SafetensorsFile;
 import dev.rnnengine.io.SafetensorsWriter;

@@ -3,13 +3,13 @@ package dev.rnnengine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rnnengine.api.CellMode;
+import dev.rnnengine.core.CellMode;
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
 import dev.rnnengine.api.RnnOutput;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.StateDicts;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.bench.StateDicts;
+import dev.rnnengine.core.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

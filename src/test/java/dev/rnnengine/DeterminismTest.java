@@ -2,12 +2,12 @@ package dev.rnnengine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-import dev.rnnengine.api.CellMode;
+import dev.rnnengine.core.CellMode;
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.StateDicts;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.bench.StateDicts;
+import dev.rnnengine.core.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rnnengine.api.CellMode;
+import dev.rnnengine.core.CellMode;
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.StateDicts;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.bench.StateDicts;
+import dev.rnnengine.core.Tensor;
 import dev.rnnengine.io.MalformedFileException;
 import dev.rnnengine.io.SafetensorsWriter;
 import java.io.IOException;

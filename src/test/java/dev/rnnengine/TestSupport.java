@@ -3,7 +3,7 @@ package dev.rnnengine;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.Tensor;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;

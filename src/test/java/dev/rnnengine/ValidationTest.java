@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rnnengine.api.CellMode;
+import dev.rnnengine.core.CellMode;
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
-import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.api.RnnState;
-import dev.rnnengine.api.StateDicts;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.bench.StateDicts;
+import dev.rnnengine.core.Tensor;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,18 +1,21 @@
 package dev.rnnengine.api;
 
-import dev.rnnengine.engine.Backend;
+import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
 import dev.rnnengine.engine.Backends;
+import dev.rnnengine.engine.Call;
 import dev.rnnengine.engine.CallGuard;
-import dev.rnnengine.engine.ForwardArgs;
 import dev.rnnengine.engine.LayerWeights;
-import dev.rnnengine.engine.PreparedRnn;
+import dev.rnnengine.engine.PreparedModel;
+import dev.rnnengine.internal.Sizes;
+import dev.rnnengine.io.MalformedFileException;
 import dev.rnnengine.io.ModelFile;
 import dev.rnnengine.io.SafetensorsFile;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -34,25 +37,75 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * }</pre>
  */
 public final class RnnModel implements AutoCloseable {
-    // Staging slots of ForwardArgs (front-end layout conversions).
-    private static final int STAGE_X_RAW = 0;
-    private static final int STAGE_X = 1;
-    private static final int STAGE_Y = 2;
-    private static final int STAGE_H0 = 3;
-    private static final int STAGE_C0 = 4;
-
     private final RnnSpec spec;
-    private final Backend backend;
-    private final PreparedRnn prepared;
+    private final PreparedModel prepared;
     private final int threads;
     private final CallGuard guard = new CallGuard("model");
-    private final ConcurrentLinkedQueue<ForwardArgs> argsPool = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Staging> stagingPool = new ConcurrentLinkedQueue<>();
 
-    private RnnModel(RnnSpec spec, Backend backend, PreparedRnn prepared, int threads) {
+    private RnnModel(RnnSpec spec, PreparedModel prepared, int threads) {
         this.spec = spec;
-        this.backend = backend;
         this.prepared = prepared;
         this.threads = threads;
+    }
+
+    /**
+     * A call in the engine's canonical layout plus the front-end's own buffers for layout
+     * conversions (batch-first transposes, copies of tensors that are not whole arrays); pooled.
+     */
+    static final class Staging {
+        final Call call = new Call();
+        private float[] xCopy = new float[0];
+        private float[] h0Copy = new float[0];
+        private float[] c0Copy = new float[0];
+        private float[] xT = new float[0];
+        private float[] yT = new float[0];
+
+        /** The input's elements from index 0: its own array, or a copy. */
+        float[] x(Tensor t) {
+            if (wholeArray(t)) {
+                return t.array();
+            }
+            xCopy = grow(xCopy, t.numel());
+            t.copyTo(xCopy, 0);
+            return xCopy;
+        }
+
+        float[] h0(Tensor t) {
+            if (wholeArray(t)) {
+                return t.array();
+            }
+            h0Copy = grow(h0Copy, t.numel());
+            t.copyTo(h0Copy, 0);
+            return h0Copy;
+        }
+
+        float[] c0(Tensor t) {
+            if (wholeArray(t)) {
+                return t.array();
+            }
+            c0Copy = grow(c0Copy, t.numel());
+            t.copyTo(c0Copy, 0);
+            return c0Copy;
+        }
+
+        /** The time-major copy of a batch-first input. */
+        float[] xTransposed(int size) {
+            return xT = grow(xT, size);
+        }
+
+        /** The time-major output of a batch-first call, before its transpose. */
+        float[] yTransposed(int size) {
+            return yT = grow(yT, size);
+        }
+
+        private static boolean wholeArray(Tensor t) {
+            return t.isArrayBacked() && t.arrayOffset() == 0;
+        }
+
+        private static float[] grow(float[] a, int size) {
+            return a.length < size ? new float[size] : a;
+        }
     }
 
     /**
@@ -82,7 +135,7 @@ public final class RnnModel implements AutoCloseable {
             try {
                 weights = layerWeights(m.spec(), m.stateDict());
             } catch (IllegalArgumentException e) { // the file's tensors do not fit its spec
-                throw new dev.rnnengine.io.MalformedFileException(path, e.getMessage());
+                throw new MalformedFileException(path, e.getMessage());
             }
             return prepare(m.spec(), weights, options);
         }
@@ -114,34 +167,12 @@ public final class RnnModel implements AutoCloseable {
     }
 
     private static RnnModel prepare(RnnSpec spec, List<LayerWeights> weights, EngineOptions options) {
-        Backend backend = Backends.select(options.backend());
-        PreparedRnn prepared = backend.prepare(spec, weights, options.threads());
-        return new RnnModel(spec, backend, prepared, options.threads());
-    }
-
-    /** PyTorch's parameter names and shapes for a spec, in {@code state_dict} order. */
-    public static Map<String, int[]> parameterShapes(RnnSpec spec) {
-        Map<String, int[]> m = new LinkedHashMap<>();
-        int gh = spec.gates() * spec.hiddenSize();
-        for (int l = 0; l < spec.numLayers(); l++) {
-            for (int d = 0; d < spec.directions(); d++) {
-                String sfx = "_l" + l + (d == 1 ? "_reverse" : "");
-                m.put("weight_ih" + sfx, new int[] {gh, spec.layerInputSize(l)});
-                m.put("weight_hh" + sfx, new int[] {gh, spec.outputHiddenSize()});
-                if (spec.bias()) {
-                    m.put("bias_ih" + sfx, new int[] {gh});
-                    m.put("bias_hh" + sfx, new int[] {gh});
-                }
-                if (spec.projSize() > 0) {
-                    m.put("weight_hr" + sfx, new int[] {spec.projSize(), spec.hiddenSize()});
-                }
-            }
-        }
-        return m;
+        PreparedModel prepared = Backends.prepare(options.backend(), spec, weights, options.threads());
+        return new RnnModel(spec, prepared, options.threads());
     }
 
     private static List<LayerWeights> layerWeights(RnnSpec spec, Map<String, Tensor> sd) {
-        Map<String, int[]> expected = parameterShapes(spec);
+        Map<String, int[]> expected = spec.parameterShapes();
         StringJoiner missing = new StringJoiner(", ");
         StringJoiner unexpected = new StringJoiner(", ");
         StringJoiner mismatch = new StringJoiner(" ");
@@ -175,13 +206,12 @@ public final class RnnModel implements AutoCloseable {
         List<LayerWeights> out = new ArrayList<>();
         for (int l = 0; l < spec.numLayers(); l++) {
             for (int d = 0; d < spec.directions(); d++) {
-                String sfx = "_l" + l + (d == 1 ? "_reverse" : "");
                 out.add(new LayerWeights(
-                    sd.get("weight_ih" + sfx).toArray(),
-                    sd.get("weight_hh" + sfx).toArray(),
-                    spec.bias() ? sd.get("bias_ih" + sfx).toArray() : null,
-                    spec.bias() ? sd.get("bias_hh" + sfx).toArray() : null,
-                    spec.projSize() > 0 ? sd.get("weight_hr" + sfx).toArray() : null));
+                    sd.get(CellMode.parameterName("weight_ih", l, d)).toArray(),
+                    sd.get(CellMode.parameterName("weight_hh", l, d)).toArray(),
+                    spec.bias() ? sd.get(CellMode.parameterName("bias_ih", l, d)).toArray() : null,
+                    spec.bias() ? sd.get(CellMode.parameterName("bias_hh", l, d)).toArray() : null,
+                    spec.projSize() > 0 ? sd.get(CellMode.parameterName("weight_hr", l, d)).toArray() : null));
             }
         }
         return out;
@@ -204,7 +234,7 @@ public final class RnnModel implements AutoCloseable {
      */
     public String backendName() {
         guard.checkOpen();
-        return backend.name();
+        return prepared.backendName();
     }
 
     /**
@@ -278,26 +308,28 @@ public final class RnnModel implements AutoCloseable {
             checkLengths(lengths, seqLen, batch, unbatched);
             int states = spec.numLayers() * spec.directions();
             int outWidth = spec.directions() * spec.outputHiddenSize();
-            float[] y = new float[seqLen * batch * outWidth];
-            float[] hN = new float[states * batch * spec.outputHiddenSize()];
-            float[] cN = spec.mode() == CellMode.LSTM ? new float[states * batch * spec.hiddenSize()] : null;
+            float[] y = new float[Sizes.elements("the output (T x N x dirs*H_out)", seqLen, batch, outWidth)];
+            float[] hN = new float[Sizes.elements("h_n (L*dirs x N x H_out)", states, batch, spec.outputHiddenSize())];
+            float[] cN = spec.mode().hasCellState()
+                ? new float[Sizes.elements("c_n (L*dirs x N x H)", states, batch, spec.hiddenSize())] : null;
             // Batch-first with N > 1 is the only layout that differs from the canonical (T, N, F).
             boolean transpose = spec.batchFirst() && !unbatched && batch > 1;
-            ForwardArgs a = borrow();
+            Staging st = borrow();
+            Call a = st.call;
             try {
                 a.seqLen = seqLen;
                 a.batch = batch;
-                float[] x = arrayOf(input, a, STAGE_X_RAW);
+                float[] x = st.x(input);
                 if (transpose) {
-                    float[] xt = a.staging(STAGE_X, x.length);
+                    float[] xt = st.xTransposed(input.numel());
                     swapLeadingDims(x, batch, seqLen, spec.inputSize(), xt);
                     x = xt;
                 }
                 a.x = x;
-                a.h0 = h0 == null ? null : arrayOf(h0, a, STAGE_H0);
-                a.c0 = c0 == null ? null : arrayOf(c0, a, STAGE_C0);
+                a.h0 = h0 == null ? null : st.h0(h0);
+                a.c0 = c0 == null ? null : st.c0(c0);
                 a.lengths = lengths;
-                a.y = transpose ? a.staging(STAGE_Y, y.length) : y;
+                a.y = transpose ? st.yTransposed(y.length) : y;
                 a.hN = hN;
                 a.cN = cN;
                 prepared.forward(a);
@@ -305,8 +337,8 @@ public final class RnnModel implements AutoCloseable {
                     swapLeadingDims(a.y, seqLen, batch, outWidth, y);
                 }
             } finally {
-                a.clearInputs();
-                argsPool.offer(a);
+                a.clear();
+                stagingPool.offer(st);
             }
             int[] outShape = unbatched ? new int[] {seqLen, outWidth}
                 : spec.batchFirst() ? new int[] {batch, seqLen, outWidth} : new int[] {seqLen, batch, outWidth};
@@ -387,19 +419,9 @@ public final class RnnModel implements AutoCloseable {
         return guard.isClosed();
     }
 
-    private ForwardArgs borrow() {
-        ForwardArgs a = argsPool.poll();
-        return a != null ? a : new ForwardArgs();
-    }
-
-    /** The tensor's elements as an array starting at index 0: its own array, or a staged copy. */
-    static float[] arrayOf(Tensor t, ForwardArgs a, int stagingSlot) {
-        if (t.isArrayBacked() && t.arrayOffset() == 0) {
-            return t.array();
-        }
-        float[] copy = a.staging(stagingSlot, t.numel());
-        t.copyTo(copy, 0);
-        return copy;
+    private Staging borrow() {
+        Staging s = stagingPool.poll();
+        return s != null ? s : new Staging();
     }
 
     /** (d0, d1, f) to (d1, d0, f). */

@@ -1,5 +1,7 @@
 package dev.rnnengine.api;
 
+import dev.rnnengine.core.Tensor;
+
 /**
  * What a forward call returns, in PyTorch's shapes.
  *

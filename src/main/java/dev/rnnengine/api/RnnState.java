@@ -1,7 +1,10 @@
 package dev.rnnengine.api;
 
-import dev.rnnengine.engine.ForwardArgs;
-import dev.rnnengine.engine.PreparedRnn;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
+import dev.rnnengine.engine.Call;
+import dev.rnnengine.engine.PreparedModel;
+import dev.rnnengine.internal.Sizes;
 import java.util.Arrays;
 
 /**
@@ -11,23 +14,23 @@ import java.util.Arrays;
  * distinct states of one model may step concurrently. Stepping allocates nothing.
  */
 public final class RnnState {
-    private static final int STAGE_X = 0;
-
     private final RnnModel model;
     final int batch; // read by RnnModel.step, which has already entered the model's guard
     private final float[] h;   // (L, N, H_out)
     private final float[] c;   // (L, N, H), LSTM only
     private final float[] out; // (N, H_out)
     private final Tensor outView;
-    private final ForwardArgs args = new ForwardArgs();
+    private final RnnModel.Staging staging = new RnnModel.Staging();
 
     RnnState(RnnModel model, int batch) {
         RnnSpec spec = model.spec();
         this.model = model;
         this.batch = batch;
-        this.h = new float[spec.numLayers() * batch * spec.outputHiddenSize()];
-        this.c = spec.mode() == CellMode.LSTM ? new float[spec.numLayers() * batch * spec.hiddenSize()] : null;
-        this.out = new float[batch * spec.outputHiddenSize()];
+        this.h = new float[Sizes.elements("the state's h (L x N x H_out)", spec.numLayers(), batch,
+            spec.outputHiddenSize())];
+        this.c = spec.mode().hasCellState()
+            ? new float[Sizes.elements("the state's c (L x N x H)", spec.numLayers(), batch, spec.hiddenSize())] : null;
+        this.out = new float[Sizes.elements("the step's output (N x H_out)", batch, spec.outputHiddenSize())];
         this.outView = Tensor.of(out, batch, spec.outputHiddenSize());
     }
 
@@ -110,10 +113,11 @@ public final class RnnState {
     }
 
     /** One step: the backend reads and overwrites h and c in place (see ForwardArgs). */
-    Tensor advance(PreparedRnn prepared, Tensor x) {
+    Tensor advance(PreparedModel prepared, Tensor x) {
+        Call args = staging.call;
         args.seqLen = 1;
         args.batch = batch;
-        args.x = RnnModel.arrayOf(x, args, STAGE_X);
+        args.x = staging.x(x);
         args.h0 = h;
         args.hN = h;
         args.c0 = c;

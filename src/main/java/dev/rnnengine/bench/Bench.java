@@ -1,9 +1,9 @@
 package dev.rnnengine.bench;
 
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.Shapes;
-import dev.rnnengine.api.StateDicts;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.bench.Shapes;
+import dev.rnnengine.bench.StateDicts;
+import dev.rnnengine.core.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -208,7 +208,7 @@ public final class Bench {
                     }
                     if (p.equals("torch")) {
                         parts.add(new ProcessPeer("torch", List.of(python(), torchScript(work).toString()), dir, threads, outLen));
-                    } else if (spec.mode() != dev.rnnengine.api.CellMode.LSTM) {
+                    } else if (spec.mode() != dev.rnnengine.core.CellMode.LSTM) {
                         note(p + " skipped on " + shape.name() + ": the C baseline runs LSTMs only");
                     } else {
                         String lib = p.substring("native-".length());

@@ -2,8 +2,8 @@ package dev.rnnengine.bench;
 
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
 import java.util.Map;
 
 /** One engine backend at one thread count: a forward call over the whole input. */

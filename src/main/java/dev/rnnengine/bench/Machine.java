@@ -33,15 +33,14 @@ record Machine(String cpu, int cores, long l1d, long l2, long l3, double peakGfl
         long l3 = cache(3, "Unified");
         double peak = 0;
         double[] bw = new double[4];
-        try {
-            peak = dev.rnnengine.backend.vector.VectorProbe.fmaGflops(600);
+        var probe = dev.rnnengine.engine.Backends.probe(); // empty without the Vector API: "not measured"
+        if (probe.isPresent()) {
+            peak = probe.get().fmaGflops(600);
             long[] sizes = {l1 > 0 ? l1 / 2 : 16 << 10, l2 > 0 ? l2 / 2 : 256 << 10, l3 > 0 ? l3 / 2 : 4 << 20,
                 Math.max(256L << 20, 8 * l3)};
             for (int i = 0; i < 4; i++) {
-                bw[i] = dev.rnnengine.backend.vector.VectorProbe.readGBps((int) Math.min(Integer.MAX_VALUE / 2, sizes[i]), 300);
+                bw[i] = probe.get().readGBps((int) Math.min(Integer.MAX_VALUE / 2, sizes[i]), 300);
             }
-        } catch (LinkageError e) {
-            // without jdk.incubator.vector the report says "not measured"
         }
         return new Machine(cpu, Runtime.getRuntime().availableProcessors(), l1, l2, l3, peak, bw[0], bw[1], bw[2], bw[3]);
     }

@@ -1,8 +1,8 @@
 package dev.rnnengine.bench;
 
-import dev.rnnengine.api.CellMode;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

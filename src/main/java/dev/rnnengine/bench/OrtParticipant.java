@@ -1,7 +1,7 @@
 package dev.rnnengine.bench;
 
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
 import java.util.Map;
 
 /** ONNX Runtime Java in this JVM, on an ONNX model {@link OnnxWriter} built from the engine's weights. */

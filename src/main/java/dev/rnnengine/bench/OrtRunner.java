@@ -4,8 +4,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Map;
 

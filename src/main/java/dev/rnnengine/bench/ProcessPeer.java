@@ -1,7 +1,7 @@
 package dev.rnnengine.bench;
 
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

@@ -1,8 +1,8 @@
 package dev.rnnengine.cli;
 
-import dev.rnnengine.api.CellMode;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.Shapes;
+import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.bench.Shapes;
 import dev.rnnengine.bench.Bench;
 import dev.rnnengine.engine.Backends;
 import java.io.IOException;

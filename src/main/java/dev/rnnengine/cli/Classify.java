@@ -1,6 +1,6 @@
 package dev.rnnengine.cli;
 
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.Tensor;
 import dev.rnnengine.io.MalformedFileException;
 import dev.rnnengine.io.SafetensorsFile;
 import dev.rnnengine.io.SafetensorsWriter;

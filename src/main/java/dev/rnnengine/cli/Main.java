@@ -3,7 +3,7 @@ package dev.rnnengine.cli;
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
 import dev.rnnengine.api.RnnOutput;
-import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.Backends;
 import dev.rnnengine.io.InputFile;
 import dev.rnnengine.io.ModelFile;
@@ -152,7 +152,7 @@ public final class Main {
             out.printf("  %-9s %s%n", a.name(), a.available() ? "available: " + a.backend().describe()
                 : "unavailable: " + a.reason());
         }
-        out.println("auto selects: " + Backends.select("auto").name());
+        out.println("auto selects: " + Backends.describeAuto(s));
         return 0;
     }
 

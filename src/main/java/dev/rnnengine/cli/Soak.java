@@ -1,11 +1,11 @@
 package dev.rnnengine.cli;
 
-import dev.rnnengine.api.CellMode;
+import dev.rnnengine.core.CellMode;
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.StateDicts;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.bench.StateDicts;
+import dev.rnnengine.core.Tensor;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

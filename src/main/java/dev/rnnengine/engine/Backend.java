@@ -1,16 +1,17 @@
 package dev.rnnengine.engine;
 
-import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.core.RnnSpec;
 import java.util.List;
 
 /**
- * The SPI between the front-end ({@code dev.rnnengine.api}) and a backend that runs the
- * recurrence. Implementations live in {@code dev.rnnengine.backend.*}, are created once by
- * {@link Backends} through reflection, and must throw {@link UnsupportedOperationException}
- * from their constructor, with the reason and the fix, when they cannot run here.
+ * The SPI between the engine and a backend. Implementations live in
+ * {@code dev.rnnengine.backend.*}, are registered by name in {@link Backends}, created once
+ * by class name, and throw {@link UnsupportedOperationException} from their constructor, with
+ * the reason and the fix, when they cannot run here. A backend supplies kernels
+ * ({@link StepKernels} or {@link LayerKernels}); the driver does the rest.
  */
 public interface Backend {
-    /** The name users select it by ({@code scalar}, {@code vector}, ...). */
+    /** The name users select it by, as registered in {@link Backends}. */
     String name();
 
     /** One line on what this backend runs on here (library path, vector width, ...). */
@@ -18,13 +19,12 @@ public interface Backend {
 
     /**
      * Repacks a model's weights into this backend's layout, once. Sizes have been checked by
-     * the front-end; the returned object must be safe for concurrent {@link PreparedRnn#forward}
-     * calls with distinct {@link ForwardArgs}.
+     * the front-end.
      *
      * @param spec    the validated hyper-parameters
      * @param weights one entry per (layer, direction), index {@code layer * dirs + direction}
-     * @param threads the worker threads this model may use
+     * @param threads the threads this model may use
      * @throws UnsupportedOperationException if this backend cannot run this spec
      */
-    PreparedRnn prepare(RnnSpec spec, List<LayerWeights> weights, int threads);
+    Kernels prepare(RnnSpec spec, List<LayerWeights> weights, int threads);
 }

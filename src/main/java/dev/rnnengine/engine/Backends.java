@@ -1,40 +1,64 @@
 package dev.rnnengine.engine;
 
+import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.RnnSpec;
 import java.lang.reflect.InvocationTargetException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Backend selection in the style of Lucene's {@code VectorizationProvider}: each backend is
- * loaded by class name, once per process, so this class never links the incubator module or
- * the native bindings; a backend that cannot run here says why from its constructor.
+ * The registry of backends and their selection, in the style of Lucene's
+ * {@code VectorizationProvider}: each backend is loaded by class name, once per process, so
+ * this class never links the incubator module or the native bindings; a backend that cannot
+ * run here says why from its constructor. A new backend is one class plus one line in
+ * {@link #REGISTRY}.
  */
 public final class Backends {
-    /** Every backend name, in the order {@code info} lists them. */
-    public static final List<String> NAMES = List.of("scalar", "vector", "openblas", "onednn");
-
-    private static final Map<String, String> CLASSES = Map.of(
+    /** Name and class of every backend, in the order {@code info} lists them. */
+    private static final Map<String, String> REGISTRY = registry(
         "scalar", "dev.rnnengine.backend.scalar.ScalarBackend",
         "vector", "dev.rnnengine.backend.vector.VectorBackend",
         "openblas", "dev.rnnengine.backend.openblas.OpenBlasBackend",
         "onednn", "dev.rnnengine.backend.onednn.OneDnnBackend");
 
-    /**
-     * What {@code auto} tries for small batches, best first; scalar always works. Vector leads:
-     * it is the fastest here at batch 1 (README, Speed).
-     */
+    /** Every backend name, in registry order. */
+    public static final List<String> NAMES = List.copyOf(REGISTRY.keySet());
+    /** The name that lets the engine choose. */
+    public static final String AUTO = "auto";
+
+    /** What {@code auto} tries for small batches, best first; scalar always works. */
     private static final List<String> AUTO_ORDER = List.of("vector", "openblas", "scalar");
-    /** What {@code auto} runs batches of {@link SplitBackend#BATCHED_MIN} or more on, when it is here. */
+    /** What {@code auto} runs batches of {@link Router#BATCHED_MIN} or more on, when it is here. */
     private static final String AUTO_BATCHED = "onednn";
+    /** The hidden size from which LSTM and GRU go to oneDNN at any batch (measured: 512 yes, 256 no). */
+    static final int LARGE_HIDDEN = 512;
+    private static final String PROBE_CLASS = "dev.rnnengine.backend.vector.VectorProbe";
 
     private static final System.Logger LOG = System.getLogger("dev.rnnengine");
     private static final Map<String, Availability> LOADED = new ConcurrentHashMap<>();
     private static final Map<String, Boolean> LOGGED = new ConcurrentHashMap<>();
 
     private Backends() { }
+
+    private static Map<String, String> registry(String... nameClass) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < nameClass.length; i += 2) {
+            m.put(nameClass[i], nameClass[i + 1]);
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** "auto, scalar, vector, openblas or onednn", for messages. */
+    public static String choices() {
+        List<String> all = new ArrayList<>();
+        all.add(AUTO);
+        all.addAll(NAMES);
+        return String.join(", ", all.subList(0, all.size() - 1)) + " or " + all.get(all.size() - 1);
+    }
 
     /**
      * Whether a backend can run here, and if not, why.
@@ -51,20 +75,19 @@ public final class Backends {
     }
 
     /**
-     * The availability of a named backend (created on first use, then cached).
+     * The availability of a registered backend (created on first use, then cached).
      *
      * @throws IllegalArgumentException if the name is not a backend
      */
     public static Availability availability(String name) {
-        String cls = CLASSES.get(name);
+        String cls = REGISTRY.get(name);
         if (cls == null) {
-            throw new IllegalArgumentException("unknown backend '" + name
-                + "': choose auto, scalar, vector, openblas or onednn");
+            throw new IllegalArgumentException("unknown backend '" + name + "': choose " + choices());
         }
         return LOADED.computeIfAbsent(name, n -> load(n, cls));
     }
 
-    /** Every backend's availability, in {@link #NAMES} order. */
+    /** Every backend's availability, in registry order. */
     public static Map<String, Availability> all() {
         Map<String, Availability> m = new LinkedHashMap<>();
         for (String n : NAMES) {
@@ -74,43 +97,94 @@ public final class Backends {
     }
 
     /**
-     * The backend for a name: {@code auto} picks the best available one for small batches and,
-     * when oneDNN is here, pairs it with oneDNN for large batches ({@link SplitBackend}); it logs
-     * one line for each better backend it goes without. Any other name must be available.
+     * Prepares a model on a backend: a named one must be available; {@code auto} picks the
+     * best available one for small batches and, when oneDNN is here, routes large calls to it
+     * ({@link Router}), logging one line for each better backend it goes without.
      *
      * @throws IllegalArgumentException if the name is not a backend
-     * @throws UnsupportedOperationException if a named backend cannot run here (says why)
+     * @throws UnsupportedOperationException if a named backend cannot run here, or cannot run this spec
      */
-    public static Backend select(String name) {
-        if (name.equals("auto")) {
-            Backend small = null;
-            List<String> skipped = new ArrayList<>();
-            for (String n : AUTO_ORDER) {
-                Availability a = availability(n);
-                if (a.available()) {
-                    small = a.backend();
-                    break;
-                }
-                skipped.add(n);
+    public static PreparedModel prepare(String name, RnnSpec spec, List<LayerWeights> weights, int threads) {
+        if (!name.equals(AUTO)) {
+            Availability a = availability(name);
+            if (!a.available()) {
+                throw new UnsupportedOperationException("backend '" + name + "' is not available: " + a.reason());
             }
-            if (small == null) {
-                throw new IllegalStateException("no backend available; scalar should always load");
-            }
-            for (String n : skipped) {
-                logOnce(n, "auto uses " + small.name());
-            }
-            Availability batched = availability(AUTO_BATCHED);
-            if (!batched.available()) {
-                logOnce(AUTO_BATCHED, "auto runs every batch size on " + small.name());
-                return small;
-            }
-            return small.name().equals("scalar") ? batched.backend() : new SplitBackend(small, batched.backend());
+            return prepareOn(a.backend(), spec, weights, threads);
         }
-        Availability a = availability(name);
-        if (!a.available()) {
-            throw new UnsupportedOperationException("backend '" + name + "' is not available: " + a.reason());
+        AutoChoice c = autoChoice(spec);
+        if (c.batched() == null) {
+            return prepareOn(c.small(), spec, weights, threads);
         }
-        return a.backend();
+        PreparedModel s = prepareOn(c.small(), spec, weights, threads);
+        try {
+            return new Router(s, prepareOn(c.batched(), spec, weights, threads));
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** What {@code auto} runs a spec on: {@code small} alone, or calls of {@link Router#BATCHED_MIN}+ rows on {@code batched}. */
+    private record AutoChoice(Backend small, Backend batched) { }
+
+    private static AutoChoice autoChoice(RnnSpec spec) {
+        Backend small = null;
+        List<String> skipped = new ArrayList<>();
+        for (String n : AUTO_ORDER) {
+            Availability a = availability(n);
+            if (a.available()) {
+                small = a.backend();
+                break;
+            }
+            skipped.add(n);
+        }
+        if (small == null) {
+            throw new IllegalStateException("no backend available; scalar should always load");
+        }
+        for (String n : skipped) {
+            logOnce(n, "auto uses " + small.name());
+        }
+        Availability batched = availability(AUTO_BATCHED);
+        if (!batched.available()) {
+            logOnce(AUTO_BATCHED, "auto runs every batch size on " + small.name());
+            return new AutoChoice(small, null);
+        }
+        boolean large = spec.mode() != CellMode.RNN_TANH && spec.mode() != CellMode.RNN_RELU
+            && spec.hiddenSize() >= LARGE_HIDDEN;
+        if (large || small.name().equals("scalar")) {
+            return new AutoChoice(batched.backend(), null); // one copy of the weights
+        }
+        return new AutoChoice(small, batched.backend());
+    }
+
+    /** What {@code auto} would run a spec on, in words (for {@code rnn info}). */
+    public static String describeAuto(RnnSpec spec) {
+        AutoChoice c = autoChoice(spec);
+        return c.batched() == null ? c.small().name()
+            : c.small().name() + ", and " + c.batched().name() + " for batches of " + Router.BATCHED_MIN + " or more";
+    }
+
+    private static PreparedModel prepareOn(Backend b, RnnSpec spec, List<LayerWeights> weights, int threads) {
+        Kernels k = b.prepare(spec, weights, threads);
+        try {
+            return Driver.of(b.name(), spec, k, threads);
+        } catch (RuntimeException e) {
+            k.close();
+            throw e;
+        }
+    }
+
+    /** The machine probe of the fastest Java kernels, for the harness's report; empty without the Vector API. */
+    public static Optional<MachineProbe> probe() {
+        if (!availability("vector").available()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of((MachineProbe) Class.forName(PROBE_CLASS).getDeclaredConstructor().newInstance());
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return Optional.empty();
+        }
     }
 
     private static void logOnce(String backend, String consequence) {

@@ -9,6 +9,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * an exception when a party has failed, so a failure can never become a hang.
  */
 public final class SpinBarrier {
+    /** A barrier of one party: {@link #await()} returns at once. */
+    static final SpinBarrier NONE = new SpinBarrier(1);
+
     private final int parties;
     private final AtomicInteger arrived = new AtomicInteger();
     private volatile int phase;
@@ -17,11 +20,6 @@ public final class SpinBarrier {
     /** A barrier for {@code parties} threads; with one party, {@link #await()} returns at once. */
     public SpinBarrier(int parties) {
         this.parties = parties;
-    }
-
-    /** The number of parties. */
-    public int parties() {
-        return parties;
     }
 
     /**

@@ -1,6 +1,6 @@
 package dev.rnnengine.io;
 
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.Tensor;
 import java.util.Arrays;
 import java.util.Set;
 

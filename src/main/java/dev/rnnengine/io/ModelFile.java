@@ -1,8 +1,8 @@
 package dev.rnnengine.io;
 
-import dev.rnnengine.api.CellMode;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;

@@ -1,6 +1,6 @@
 package dev.rnnengine.io;
 
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.Tensor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,8 +1,8 @@
 package dev.rnnengine.text;
 
 import dev.rnnengine.api.RnnOutput;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
 
 /** How the encoder's outputs become one vector per sequence, as PyTorch users write it. */
 public enum Pooling {

@@ -1,9 +1,9 @@
 package dev.rnnengine.backend.onednn;
 
-import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.Backend;
 import dev.rnnengine.engine.LayerWeights;
-import dev.rnnengine.engine.PreparedRnn;
+import dev.rnnengine.engine.Kernels;
 import dev.rnnengine.internal.ffm.OneDnn;
 import java.util.List;
 
@@ -36,7 +36,7 @@ public final class OneDnnBackend implements Backend {
      * @throws UnsupportedOperationException if oneDNN has no implementation for this model
      */
     @Override
-    public PreparedRnn prepare(RnnSpec spec, List<LayerWeights> weights, int threads) {
-        return new OneDnnRnn(spec, weights, dnnl, threads);
+    public Kernels prepare(RnnSpec spec, List<LayerWeights> weights, int threads) {
+        return new OneDnnKernels(spec, weights, dnnl, threads);
     }
 }

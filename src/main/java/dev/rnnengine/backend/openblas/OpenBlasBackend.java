@@ -1,11 +1,11 @@
 package dev.rnnengine.backend.openblas;
 
-import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.Backend;
 import dev.rnnengine.engine.GateMath;
 import dev.rnnengine.engine.LayerWeights;
-import dev.rnnengine.engine.PreparedRnn;
 import dev.rnnengine.internal.ffm.OpenBlas;
+import dev.rnnengine.engine.Kernels;
 import java.util.List;
 
 /** Matrix products by OpenBLAS {@code cblas_sgemm} through FFM; gate math by {@link GateMath#best()}. */
@@ -33,7 +33,7 @@ public final class OpenBlasBackend implements Backend {
     }
 
     @Override
-    public PreparedRnn prepare(RnnSpec spec, List<LayerWeights> weights, int threads) {
-        return new OpenBlasRnn(spec, weights, blas, GateMath.best(), threads);
+    public Kernels prepare(RnnSpec spec, List<LayerWeights> weights, int threads) {
+        return new OpenBlasKernels(spec, weights, blas, GateMath.best(), threads);
     }
 }

@@ -1,12 +1,12 @@
 package dev.rnnengine.backend.scalar;
 
-import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.Backend;
+import dev.rnnengine.engine.Kernels;
 import dev.rnnengine.engine.LayerWeights;
-import dev.rnnengine.engine.PreparedRnn;
 import java.util.List;
 
-/** Plain Java loops, one line per gate equation: the readable oracle. Always available. */
+/** Plain Java loops, the cell's reference equations: the readable oracle. Always available. */
 public final class ScalarBackend implements Backend {
     /** Always succeeds. */
     public ScalarBackend() { }
@@ -18,11 +18,11 @@ public final class ScalarBackend implements Backend {
 
     @Override
     public String describe() {
-        return "plain Java loops, double accumulation, single thread";
+        return "plain Java loops, double accumulation, units split over the model's threads";
     }
 
     @Override
-    public PreparedRnn prepare(RnnSpec spec, List<LayerWeights> weights, int threads) {
-        return new ScalarRnn(spec, weights);
+    public Kernels prepare(RnnSpec spec, List<LayerWeights> weights, int threads) {
+        return new ScalarKernels(spec, weights);
     }
 }

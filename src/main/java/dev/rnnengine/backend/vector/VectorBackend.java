@@ -1,10 +1,9 @@
 package dev.rnnengine.backend.vector;
 
-import dev.rnnengine.api.RnnSpec;
+import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.Backend;
 import dev.rnnengine.engine.LayerWeights;
-import dev.rnnengine.engine.PreparedRnn;
-import dev.rnnengine.engine.WorkerPool;
+import dev.rnnengine.engine.Kernels;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 
@@ -29,7 +28,13 @@ public final class VectorBackend implements Backend {
             throw new UnsupportedOperationException("the C2 compiler is off (" + noC2
                 + "); the Vector API is only fast when C2 compiles it: remove that JVM option");
         }
-        if (VectorKernels.S.vectorBitSize() < 128) {
+        int bits;
+        try {
+            bits = VectorKernels.S.vectorBitSize();
+        } catch (ExceptionInInitializerError e) { // a bad -Drnn.vector.bits
+            throw new UnsupportedOperationException(String.valueOf(e.getCause().getMessage()), e.getCause());
+        }
+        if (bits < 128) {
             throw new UnsupportedOperationException("this CPU's preferred vector is "
                 + VectorKernels.S.vectorBitSize() + " bits; the vector backend needs at least 128");
         }
@@ -66,11 +71,11 @@ public final class VectorBackend implements Backend {
     @Override
     public String describe() {
         return "Java Vector API, " + VectorKernels.S.vectorBitSize() + "-bit vectors (" + VectorKernels.V
-            + " floats), worker pool of the model's thread count";
+            + " floats), units split over the model's threads";
     }
 
     @Override
-    public PreparedRnn prepare(RnnSpec spec, List<LayerWeights> weights, int threads) {
-        return new VectorRnn(spec, weights, WorkerPool.shared(threads));
+    public Kernels prepare(RnnSpec spec, List<LayerWeights> weights, int threads) {
+        return new VectorStepKernels(spec, weights);
     }
 }

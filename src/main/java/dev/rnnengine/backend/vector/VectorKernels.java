@@ -13,13 +13,34 @@ import jdk.incubator.vector.VectorSpecies;
  * Rows past the hidden size are zero padding, so no kernel needs a mask or a tail on rows.
  */
 final class VectorKernels {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** System property that sets the vector width in bits (128, 256, 512); default: the CPU's preferred. */
+    static final String BITS_PROPERTY = "rnn.vector.bits";
+    static final VectorSpecies<Float> S = species(System.getProperty(BITS_PROPERTY));
     static final int V = S.length();
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
     private static final int KC = 128;
     private static final int MC = 32;
 
     private VectorKernels() { }
+
+    /** The species for a width in bits, or the preferred one; refuses widths this CPU cannot run. */
+    static VectorSpecies<Float> species(String bits) {
+        if (bits == null || bits.isBlank()) {
+            return FloatVector.SPECIES_PREFERRED;
+        }
+        VectorSpecies<Float> s = switch (bits.trim()) {
+            case "128" -> FloatVector.SPECIES_128;
+            case "256" -> FloatVector.SPECIES_256;
+            case "512" -> FloatVector.SPECIES_512;
+            default -> throw new UnsupportedOperationException("-D" + BITS_PROPERTY + "=" + bits
+                + " is not a vector width: use 128, 256 or 512");
+        };
+        if (s.vectorBitSize() > FloatVector.SPECIES_PREFERRED.vectorBitSize()) {
+            throw new UnsupportedOperationException("-D" + BITS_PROPERTY + "=" + bits + ": this CPU's widest vector is "
+                + FloatVector.SPECIES_PREFERRED.vectorBitSize() + " bits");
+        }
+        return s;
+    }
 
     /** Blocks of V units needed for {@code n} units. */
     static int units(int n) {
@@ -236,27 +257,31 @@ final class VectorKernels {
             g0.add(g1).intoArray(xp, xu + 2 * V);
             o0.add(o1).intoArray(xp, xu + 3 * V);
         }
-        lstmFinish(xp, xpAt, c, cAt, hNew, hNewAt, u0, u1);
+        lstmFinish(xp, xpAt, 4 * V, V, c, cAt, hNew, hNewAt, u0, u1);
     }
 
-    /** LSTM from pre-activations in xp's {@code [u][i,f,g,o][V]} row; the g slot ends holding tanh(c'). */
-    private static void lstmFinish(float[] xp, int xpAt, float[] c, int cAt, float[] hNew, int hNewAt, int u0, int u1) {
-        final int nr = 4 * V;
-        int base = xpAt + u0 * nr;
-        activate(xp, base, u1 - u0, 4, 0b1011, 0b0100);
+    /**
+     * LSTM from pre-activations: gate g of unit block u at {@code pre[preAt + u*unitStride + g*gateStride]}
+     * (unit panels: {@code [u][i,f,g,o][V]}, strides 4V and V; PyTorch's {@code [g][H]}: V and H).
+     * Updates c, writes hNew = o * tanh(c'); the g slot ends holding tanh(c').
+     */
+    static void lstmFinish(float[] pre, int preAt, int unitStride, int gateStride, float[] c, int cAt,
+                           float[] hNew, int hNewAt, int u0, int u1) {
+        int base = preAt + u0 * unitStride;
+        activate(pre, base, u1 - u0, unitStride, 4, gateStride, 0b1011, 0b0100);
         for (int u = u0; u < u1; u++) {
-            int xu = xpAt + u * nr;
-            FloatVector i = FloatVector.fromArray(S, xp, xu);
-            FloatVector f = FloatVector.fromArray(S, xp, xu + V);
-            FloatVector g = FloatVector.fromArray(S, xp, xu + 2 * V);
+            int xu = preAt + u * unitStride;
+            FloatVector i = FloatVector.fromArray(S, pre, xu);
+            FloatVector f = FloatVector.fromArray(S, pre, xu + gateStride);
+            FloatVector g = FloatVector.fromArray(S, pre, xu + 2 * gateStride);
             FloatVector cNew = i.fma(g, f.mul(FloatVector.fromArray(S, c, cAt + u * V)));
             cNew.intoArray(c, cAt + u * V);
-            cNew.intoArray(xp, xu + 2 * V);
+            cNew.intoArray(pre, xu + 2 * gateStride);
         }
-        activate(xp, base, u1 - u0, 4, 0, 0b0100);
+        activate(pre, base, u1 - u0, unitStride, 4, gateStride, 0, 0b0100);
         for (int u = u0; u < u1; u++) {
-            int xu = xpAt + u * nr;
-            FloatVector.fromArray(S, xp, xu + 3 * V).mul(FloatVector.fromArray(S, xp, xu + 2 * V))
+            int xu = preAt + u * unitStride;
+            FloatVector.fromArray(S, pre, xu + 3 * gateStride).mul(FloatVector.fromArray(S, pre, xu + 2 * gateStride))
                 .intoArray(hNew, hNewAt + u * V);
         }
     }
@@ -301,25 +326,28 @@ final class VectorKernels {
             z0.add(z1).intoArray(xp, xu + V);
             n0.add(n1).intoArray(hNew, hNewAt + u * V); // W_hn h + b_hn, parked until n is known
         }
-        gruFinish(xp, xpAt, h, hAt, hNew, hNewAt, u0, u1);
+        gruFinish(xp, xpAt, 3 * V, V, h, hAt, hNew, hNewAt, u0, u1);
     }
 
-    /** GRU from r, z pre-activations in xp's {@code [u][r,z,n][V]} row and W_hn h + b_hn in hNew. */
-    private static void gruFinish(float[] xp, int xpAt, float[] h, int hAt, float[] hNew, int hNewAt, int u0, int u1) {
-        final int nr = 3 * V;
-        int base = xpAt + u0 * nr;
-        activate(xp, base, u1 - u0, 3, 0b011, 0);
+    /**
+     * GRU from r, z pre-activations and W_in x + b_in in the n slot (laid out as in
+     * {@link #lstmFinish}), with W_hn h + b_hn parked in hNew; overwrites the slots.
+     */
+    static void gruFinish(float[] pre, int preAt, int unitStride, int gateStride, float[] h, int hAt,
+                          float[] hNew, int hNewAt, int u0, int u1) {
+        int base = preAt + u0 * unitStride;
+        activate(pre, base, u1 - u0, unitStride, 3, gateStride, 0b011, 0);
         for (int u = u0; u < u1; u++) {
-            int xu = xpAt + u * nr;
-            FloatVector r = FloatVector.fromArray(S, xp, xu);
-            r.fma(FloatVector.fromArray(S, hNew, hNewAt + u * V), FloatVector.fromArray(S, xp, xu + 2 * V))
-                .intoArray(xp, xu + 2 * V);
+            int xu = preAt + u * unitStride;
+            FloatVector r = FloatVector.fromArray(S, pre, xu);
+            r.fma(FloatVector.fromArray(S, hNew, hNewAt + u * V), FloatVector.fromArray(S, pre, xu + 2 * gateStride))
+                .intoArray(pre, xu + 2 * gateStride);
         }
-        activate(xp, base, u1 - u0, 3, 0, 0b100);
+        activate(pre, base, u1 - u0, unitStride, 3, gateStride, 0, 0b100);
         for (int u = u0; u < u1; u++) {
-            int xu = xpAt + u * nr;
-            FloatVector z = FloatVector.fromArray(S, xp, xu + V);
-            FloatVector n = FloatVector.fromArray(S, xp, xu + 2 * V);
+            int xu = preAt + u * unitStride;
+            FloatVector z = FloatVector.fromArray(S, pre, xu + gateStride);
+            FloatVector n = FloatVector.fromArray(S, pre, xu + 2 * gateStride);
             FloatVector.fromArray(S, h, hAt + u * V).sub(n).fma(z, n).intoArray(hNew, hNewAt + u * V); // n + z*(h - n)
         }
     }
@@ -348,7 +376,7 @@ final class VectorKernels {
             (relu ? pre.max(0f) : pre).intoArray(hNew, hNewAt + u * V);
         }
         if (!relu) {
-            activate(hNew, hNewAt + u0 * V, u1 - u0, 1, 0, 1);
+            activate(hNew, hNewAt + u0 * V, u1 - u0, V, 1, 0, 0, 1);
         }
     }
 
@@ -362,7 +390,7 @@ final class VectorKernels {
         for (int q = from; q < to; q += V) {
             FloatVector.fromArray(S, xp, xpAt + q).add(FloatVector.fromArray(S, gh, ghAt + q)).intoArray(xp, xpAt + q);
         }
-        lstmFinish(xp, xpAt, c, cAt, hNew, hNewAt, u0, u1);
+        lstmFinish(xp, xpAt, 4 * V, V, c, cAt, hNew, hNewAt, u0, u1);
     }
 
     /** GRU gate math for one row; {@code gh}'s n block is W_hn h without b_hn. xp's row is overwritten. */
@@ -380,7 +408,7 @@ final class VectorKernels {
             }
             hn.intoArray(hNew, hNewAt + u * V);
         }
-        gruFinish(xp, xpAt, h, hAt, hNew, hNewAt, u0, u1);
+        gruFinish(xp, xpAt, 3 * V, V, h, hAt, hNew, hNewAt, u0, u1);
     }
 
     /** Vanilla RNN activation for one row. */
@@ -391,7 +419,7 @@ final class VectorKernels {
             (relu ? pre.max(0f) : pre).intoArray(hNew, hNewAt + u * V);
         }
         if (!relu) {
-            activate(hNew, hNewAt + u0 * V, u1 - u0, 1, 0, 1);
+            activate(hNew, hNewAt + u0 * V, u1 - u0, V, 1, 0, 0, 1);
         }
     }
 
@@ -410,12 +438,13 @@ final class VectorKernels {
     private static final float SHIFTER = 12582912f; // 1.5 * 2^23: adding it rounds to an integer in the low bits
 
     /**
-     * In place, over vector g of unit block u at {@code a[at + (u*gates + g)*V]} for u in
+     * In place, over vector g of unit block u at {@code a[at + u*unitStride + g*gateStride]} for u in
      * {@code [0, units)}: sigmoid where bit g of {@code sigmoidGates} is set, tanh where bit g of
      * {@code tanhGates} is, nothing elsewhere. Cephes' expf polynomial (about 1 ulp) and its
      * tanhf series below |x| = 0.625; NaN stays NaN, +-Inf gives 0, 1 or +-1 as in PyTorch.
      */
-    static void activate(float[] a, int at, int units, int gates, int sigmoidGates, int tanhGates) {
+    static void activate(float[] a, int at, int units, int unitStride, int gates, int gateStride, int sigmoidGates,
+                         int tanhGates) {
         // Constants as loop-invariant locals (registers), the polynomials' coefficients included.
         final FloatVector inf = FloatVector.broadcast(S, Float.POSITIVE_INFINITY);
         final FloatVector ln2Hi = FloatVector.broadcast(S, -LN2_HI);
@@ -432,7 +461,7 @@ final class VectorKernels {
                 if (!tanh && (sigmoidGates >>> g & 1) == 0) {
                     continue;
                 }
-                int i = at + (u * gates + g) * V;
+                int i = at + u * unitStride + g * gateStride;
                 FloatVector x = FloatVector.fromArray(S, a, i);
                 // e = exp(-x) for sigmoid, exp(-2|x|) for tanh
                 FloatVector arg = x.neg().blend(x.abs().mul(-2f), S.maskAll(tanh));

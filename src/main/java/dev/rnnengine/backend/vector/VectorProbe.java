@@ -1,5 +1,6 @@
 package dev.rnnengine.backend.vector;
 
+import dev.rnnengine.engine.MachineProbe;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -8,13 +9,14 @@ import jdk.incubator.vector.VectorSpecies;
  * The machine's limits as the vector kernels see them, for the comparison harness's report:
  * the single-thread FMA peak and read bandwidth at a given working-set size.
  */
-public final class VectorProbe {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+public final class VectorProbe implements MachineProbe {
+    private static final VectorSpecies<Float> S = VectorKernels.S;
 
-    private VectorProbe() { }
+    /** Made by {@code Backends.probe()} once the vector backend is known to run. */
+    public VectorProbe() { }
 
-    /** GFLOP/s of independent fused multiply-adds on registers, one thread, for about {@code millis}. */
-    public static double fmaGflops(long millis) {
+    @Override
+    public double fmaGflops(long millis) {
         long iters = 1 << 20;
         double best = 0;
         long end = System.nanoTime() + millis * 1_000_000L;
@@ -48,8 +50,8 @@ public final class VectorProbe {
             .reduceLanes(VectorOperators.ADD);
     }
 
-    /** GB/s reading a {@code bytes}-byte array over and over, one thread, best pass of about {@code millis}. */
-    public static double readGBps(int bytes, long millis) {
+    @Override
+    public double readGBps(int bytes, long millis) {
         float[] a = new float[Math.max(S.length() * 4, bytes / 4 / (S.length() * 4) * (S.length() * 4))];
         java.util.Arrays.fill(a, 1f);
         double best = 0;

@@ -4,14 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rnnengine.api.CellMode;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.api.StateDicts;
-import dev.rnnengine.api.Tensor;
+import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.bench.StateDicts;
+import dev.rnnengine.core.Tensor;
 import dev.rnnengine.backend.scalar.ScalarBackend;
-import dev.rnnengine.engine.ForwardArgs;
+import dev.rnnengine.engine.Call;
+import dev.rnnengine.engine.Driver;
 import dev.rnnengine.engine.LayerWeights;
-import dev.rnnengine.engine.PreparedRnn;
+import dev.rnnengine.engine.PreparedModel;
 import dev.rnnengine.internal.ffm.OneDnn;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,9 +38,9 @@ class OneDnnRnnTest {
         return out;
     }
 
-    private static ForwardArgs args(RnnSpec spec, int seqLen, int batch, int[] lengths, long seed) {
+    private static Call args(RnnSpec spec, int seqLen, int batch, int[] lengths, long seed) {
         Random r = new Random(seed);
-        ForwardArgs a = new ForwardArgs();
+        Call a = new Call();
         a.seqLen = seqLen;
         a.batch = batch;
         a.x = new float[seqLen * batch * spec.inputSize()];
@@ -72,12 +73,12 @@ class OneDnnRnnTest {
         RnnSpec spec = new RnnSpec(CellMode.GRU, 5, 9, 2, true, false, true, 0);
         List<LayerWeights> w = weights(spec, 7);
         int[] lengths = {3, 7, 1, 7, 3};
-        PreparedRnn ref = new ScalarBackend().prepare(spec, w, 1);
+        PreparedModel ref = Driver.of("scalar", spec, new ScalarBackend().prepare(spec, w, 1), 1);
         // Cache of one shape: the load-time (1, 1) plan; every group here is a temporary plan.
-        try (OneDnnRnn dnn = new OneDnnRnn(spec, w, OneDnn.get(), 1, 1)) {
+        try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, w, OneDnn.get(), 1, 1), 1)) {
             for (int call = 0; call < 3; call++) {
-                ForwardArgs expected = args(spec, 7, 5, lengths, 11);
-                ForwardArgs got = args(spec, 7, 5, lengths, 11);
+                Call expected = args(spec, 7, 5, lengths, 11);
+                Call got = args(spec, 7, 5, lengths, 11);
                 ref.forward(expected);
                 dnn.forward(got);
                 assertNear("output", expected.y, got.y);
@@ -91,11 +92,11 @@ class OneDnnRnnTest {
         RnnSpec spec = new RnnSpec(CellMode.LSTM, 4, 6, 1, true, false, true, 3);
         List<LayerWeights> w = weights(spec, 3);
         int[] lengths = {2, 5, 2, 4};
-        ForwardArgs expected = args(spec, 5, 4, lengths, 5);
-        ForwardArgs got = args(spec, 5, 4, lengths, 5);
+        Call expected = args(spec, 5, 4, lengths, 5);
+        Call got = args(spec, 5, 4, lengths, 5);
         java.util.Arrays.fill(got.y, Float.NaN); // every element must be written
-        new ScalarBackend().prepare(spec, w, 1).forward(expected);
-        try (OneDnnRnn dnn = new OneDnnRnn(spec, w, OneDnn.get(), 2)) {
+        Driver.of("scalar", spec, new ScalarBackend().prepare(spec, w, 1), 1).forward(expected);
+        try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, w, OneDnn.get(), 2), 2)) {
             dnn.forward(got);
         }
         assertNear("output", expected.y, got.y);
@@ -113,10 +114,10 @@ class OneDnnRnnTest {
         RnnSpec spec = new RnnSpec(CellMode.LSTM, 8, 16, 2, true, false, false, 0);
         List<LayerWeights> w = weights(spec, 9);
         int[][] shapes = {{1, 1}, {5, 3}, {9, 17}}; // (T, N)
-        try (OneDnnRnn dnn = new OneDnnRnn(spec, w, OneDnn.get(), 1)) {
+        try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, w, OneDnn.get(), 1), 1)) {
             float[][] single = new float[shapes.length][];
             for (int s = 0; s < shapes.length; s++) {
-                ForwardArgs a = args(spec, shapes[s][0], shapes[s][1], null, s);
+                Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
                 dnn.forward(a);
                 single[s] = a.y;
             }
@@ -128,7 +129,7 @@ class OneDnnRnnTest {
                     done.add(pool.submit(() -> {
                         for (int call = 0; call < 40; call++) {
                             int s = (first + call) % shapes.length;
-                            ForwardArgs a = args(spec, shapes[s][0], shapes[s][1], null, s);
+                            Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
                             dnn.forward(a);
                             assertArrayEquals(single[s], a.y, "shape " + s + " call " + call);
                         }

@@ -1,4 +1,7 @@
-package dev.rnnengine.api;
+package dev.rnnengine.bench;
+
+import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.RnnSpec;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.rnnengine.api;
+package dev.rnnengine.core;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,4 +1,7 @@
-package dev.rnnengine.api;
+package dev.rnnengine.bench;
+
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -16,7 +19,7 @@ public final class StateDicts {
         SplittableRandom rnd = new SplittableRandom(seed);
         double bound = 1 / Math.sqrt(spec.hiddenSize());
         Map<String, Tensor> sd = new LinkedHashMap<>();
-        for (Map.Entry<String, int[]> e : RnnModel.parameterShapes(spec).entrySet()) {
+        for (Map.Entry<String, int[]> e : spec.parameterShapes().entrySet()) {
             float[] v = new float[Tensor.numel(e.getValue())];
             for (int i = 0; i < v.length; i++) {
                 v[i] = (float) rnd.nextDouble(-bound, bound);

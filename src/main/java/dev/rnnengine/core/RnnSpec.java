@@ -1,4 +1,4 @@
-package dev.rnnengine.api;
+package dev.rnnengine.core;
 
 import java.util.Objects;
 
@@ -81,6 +81,30 @@ public record RnnSpec(CellMode mode, int inputSize, int hiddenSize, int numLayer
     /** PyTorch's {@code nonlinearity}. */
     public String nonlinearity() {
         return mode.nonlinearity();
+    }
+
+    /**
+     * PyTorch's parameter names and shapes, in {@code state_dict} order.
+     *
+     * @return a new map from name ({@link CellMode#parameterName}) to shape
+     */
+    public java.util.Map<String, int[]> parameterShapes() {
+        java.util.Map<String, int[]> m = new java.util.LinkedHashMap<>();
+        int gh = gates() * hiddenSize;
+        for (int l = 0; l < numLayers; l++) {
+            for (int d = 0; d < directions(); d++) {
+                m.put(CellMode.parameterName("weight_ih", l, d), new int[] {gh, layerInputSize(l)});
+                m.put(CellMode.parameterName("weight_hh", l, d), new int[] {gh, outputHiddenSize()});
+                if (bias) {
+                    m.put(CellMode.parameterName("bias_ih", l, d), new int[] {gh});
+                    m.put(CellMode.parameterName("bias_hh", l, d), new int[] {gh});
+                }
+                if (projSize > 0) {
+                    m.put(CellMode.parameterName("weight_hr", l, d), new int[] {projSize, hiddenSize});
+                }
+            }
+        }
+        return m;
     }
 
     /** The number of parameters, as {@code sum(p.numel() for p in m.parameters())}. */

@@ -2,38 +2,33 @@ package dev.rnnengine.backend.onednn;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
-import dev.rnnengine.api.CellMode;
-import dev.rnnengine.api.RnnSpec;
-import dev.rnnengine.engine.ForwardArgs;
+import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.LayerWeights;
-import dev.rnnengine.engine.PreparedRnn;
+import dev.rnnengine.engine.LayerKernels;
 import dev.rnnengine.internal.ffm.OneDnn;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 
 /**
- * A model on oneDNN's RNN primitives: one primitive per layer (both directions in it, with
+ * Whole layers on oneDNN's RNN primitives: one primitive per layer (both directions in it, with
  * {@code bidirectional_concat}), weights reordered once into the layout the primitive asks for.
  *
  * <p>PyTorch onto oneDNN, in one place ({@link #userWeights}): weights in PyTorch's
  * {@code (G*H, in)} order are oneDNN's {@code ldgoi}; LSTM gates i,f,g,o are oneDNN's order;
  * GRU gates r,z,n become u(=z),r,o(=n) and the bias {@code lbr_gru}'s four parts
  * {@code [b_iz+b_hz, b_ir+b_hr, b_in, b_hn]}; LSTM and RNN biases are summed; the projection
- * {@code (P, H)} is {@code ldoi}; h0/c0 and h_n/c_n of layer l are the {@code ldnc} slice at
- * {@code l*dirs}.
+ * {@code (P, H)} is {@code ldoi}; a layer's h0/c0 and h_n/c_n are {@code ldnc} with one layer.
  *
  * <p>Primitives are cached by the call's shape (N, T) in {@link Plan}s; each concurrent call
- * borrows its own {@link Exec} (stream, buffers, scratchpad) from the plan. oneDNN has no
- * lengths argument: a batch of unequal lengths runs as one group per distinct length, each an
- * exact unpadded run of its sequences (so both directions start and stop where PyTorch's packed
- * sequences do), scattered back with zeros past each length.
+ * borrows its own {@link Exec} (stream, native buffers, scratchpad) from the plan. oneDNN has
+ * no lengths argument: the driver groups sequences by length and calls with equal lengths.
  */
-final class OneDnnRnn implements PreparedRnn {
+final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
     /** Shapes beyond this many run with a primitive built for the call and freed after it. */
     static final int MAX_CACHED_PLANS = 256;
     /** One permit per core: concurrent calls queue rather than oversubscribe (OpenMP teams are per thread). */
@@ -75,12 +70,12 @@ final class OneDnnRnn implements PreparedRnn {
         }
     }
 
-    OneDnnRnn(RnnSpec spec, List<LayerWeights> weights, OneDnn dnnl, int threads) {
+    OneDnnKernels(RnnSpec spec, List<LayerWeights> weights, OneDnn dnnl, int threads) {
         this(spec, weights, dnnl, threads, MAX_CACHED_PLANS);
     }
 
     /** With a plan cache of {@code maxPlans} shapes (tests use a small one). */
-    OneDnnRnn(RnnSpec spec, List<LayerWeights> weights, OneDnn dnnl, int threads, int maxPlans) {
+    OneDnnKernels(RnnSpec spec, List<LayerWeights> weights, OneDnn dnnl, int threads, int maxPlans) {
         this.maxPlans = maxPlans;
         this.spec = spec;
         this.dnnl = dnnl;
@@ -120,9 +115,9 @@ final class OneDnnRnn implements PreparedRnn {
         int g = spec.gates();
         int in = spec.layerInputSize(l);
         LayerParams p = new LayerParams(in);
-        boolean gru = spec.mode() == CellMode.GRU;
-        int[] gateOrder = gru ? new int[] {1, 0, 2} : null; // oneDNN gate k takes PyTorch gate gateOrder[k]
-        int biasParts = gru ? g + 1 : g;
+        int[] gateOrder = spec.mode().onednnGateOrder(); // oneDNN gate k is PyTorch gate gateOrder[k]
+        int apart = spec.mode().gateWithSeparateRecurrentBias(); // GRU's b_hn: a fourth bias part
+        int biasParts = apart >= 0 ? g + 1 : g;
 
         MemorySegment wl = handles.floats((long) dirs * g * hidden * in);  // (1, dirs, G, H, in) ldgoi
         MemorySegment wi = handles.floats((long) dirs * g * hidden * hOut); // (1, dirs, G, H, H_out) ldgoi
@@ -131,23 +126,21 @@ final class OneDnnRnn implements PreparedRnn {
         for (int d = 0; d < dirs; d++) {
             LayerWeights w = weights.get(l * dirs + d);
             for (int k = 0; k < g; k++) {
-                int src = gateOrder == null ? k : gateOrder[k];
+                int src = gateOrder[k];
                 copy(w.wIh(), src * hidden * in, wl, ((long) d * g + k) * hidden * in, hidden * in);
                 copy(w.wHh(), src * hidden * hOut, wi, ((long) d * g + k) * hidden * hOut, hidden * hOut);
             }
-            if (w.bIh() != null) {
-                float[] sum = new float[biasParts * hidden];
+            float[] summed = spec.mode().presummedBias(w.bIh(), w.bHh());
+            if (summed != null) {
+                float[] parts = new float[biasParts * hidden];
                 for (int k = 0; k < g; k++) {
-                    int src = gateOrder == null ? k : gateOrder[k];
-                    boolean gruN = gru && src == 2; // b_hn stays inside r * (...): its own part
-                    for (int j = 0; j < hidden; j++) {
-                        sum[k * hidden + j] = w.bIh()[src * hidden + j] + (gruN ? 0f : w.bHh()[src * hidden + j]);
-                    }
+                    System.arraycopy(summed, gateOrder[k] * hidden, parts, k * hidden, hidden);
                 }
-                if (gru) {
-                    System.arraycopy(w.bHh(), 2 * hidden, sum, 3 * hidden, hidden);
+                float[] separate = spec.mode().separateRecurrentBias(w.bHh());
+                if (separate != null) {
+                    System.arraycopy(separate, 0, parts, g * hidden, hidden);
                 }
-                copy(sum, 0, b, (long) d * biasParts * hidden, sum.length);
+                copy(parts, 0, b, (long) d * biasParts * hidden, parts.length);
             }
             if (proj) {
                 copy(w.wHr(), 0, wp, (long) d * hOut * hidden, hOut * hidden);
@@ -277,27 +270,36 @@ final class OneDnnRnn implements PreparedRnn {
         }
     }
 
-    /** One call's own stream, native buffers and argument lists for a {@link Plan}. */
+    /**
+     * One call's own stream, native buffers and argument lists for a {@link Plan}: one set of
+     * buffers that every layer's arguments point into (layers run one at a time).
+     */
     private final class Exec {
+        final Plan plan;
         final MemorySegment stream;
-        final MemorySegment x;       // (T, N, D)
-        final MemorySegment out;     // (T, N, dirs*H_out) of the last layer
-        final MemorySegment hIn;     // (L*dirs, N, H_out)
-        final MemorySegment hOut;    // (L*dirs, N, H_out)
-        final MemorySegment cIn;     // (L*dirs, N, H), LSTM only
-        final MemorySegment cOut;    // (L*dirs, N, H), LSTM only
+        final MemorySegment x;       // (T, N, in) of the layer running
+        final MemorySegment y;       // (T, N, dirs*H_out)
+        final MemorySegment hIn;     // (dirs, N, H_out)
+        final MemorySegment hOut;
+        final MemorySegment cIn;     // (dirs, N, H), LSTM only
+        final MemorySegment cOut;
         final MemorySegment[] args;
         final int[] nargs;
 
         Exec(Plan p) {
+            plan = p;
             OneDnn.Handles h = p.h;
             int nl = layers.length;
             long rows = (long) p.seqLen * p.batch;
-            long stateH = (long) nl * dirs * p.batch * OneDnnRnn.this.hOut;
-            long stateC = (long) nl * dirs * p.batch * hidden;
+            long maxIn = 0;
+            for (LayerParams lp : layers) {
+                maxIn = Math.max(maxIn, lp.inputSize);
+            }
+            long stateH = (long) dirs * p.batch * OneDnnKernels.this.hOut;
+            long stateC = (long) dirs * p.batch * hidden;
             stream = h.stream();
-            x = h.floats(rows * spec.inputSize());
-            MemorySegment[] ping = {h.floats(rows * p.maxWidth), nl > 1 ? h.floats(rows * p.maxWidth) : null};
+            x = h.floats(rows * maxIn);
+            y = h.floats(rows * p.maxWidth);
             hIn = h.floats(stateH);
             hOut = h.floats(stateH);
             cIn = lstm ? h.floats(stateC) : null;
@@ -305,26 +307,23 @@ final class OneDnnRnn implements PreparedRnn {
             MemorySegment scratch = h.bytes(p.scratchBytes);
             args = new MemorySegment[nl];
             nargs = new int[nl];
-            long sliceH = 4L * dirs * p.batch * OneDnnRnn.this.hOut;
-            long sliceC = 4L * dirs * p.batch * hidden;
             for (int l = 0; l < nl; l++) {
                 MemorySegment[] md = p.mds[l];
-                MemorySegment src = l == 0 ? x : ping[(l - 1) % 2];
                 List<Integer> nums = new ArrayList<>();
                 List<MemorySegment> mems = new ArrayList<>();
                 nums.add(OneDnn.ARG_SRC_LAYER);
-                mems.add(h.memory(md[0], src));
+                mems.add(h.memory(md[0], x));
                 nums.add(OneDnn.ARG_SRC_ITER);
-                mems.add(h.memory(md[1], hIn.asSlice(l * sliceH, sliceH)));
+                mems.add(h.memory(md[1], hIn));
                 nums.add(OneDnn.ARG_DST_LAYER);
-                mems.add(h.memory(md[3], ping[l % 2]));
+                mems.add(h.memory(md[3], y));
                 nums.add(OneDnn.ARG_DST_ITER);
-                mems.add(h.memory(md[4], hOut.asSlice(l * sliceH, sliceH)));
+                mems.add(h.memory(md[4], hOut));
                 if (lstm) {
                     nums.add(OneDnn.ARG_SRC_ITER_C);
-                    mems.add(h.memory(md[2], cIn.asSlice(l * sliceC, sliceC)));
+                    mems.add(h.memory(md[2], cIn));
                     nums.add(OneDnn.ARG_DST_ITER_C);
-                    mems.add(h.memory(md[5], cOut.asSlice(l * sliceC, sliceC)));
+                    mems.add(h.memory(md[5], cOut));
                 }
                 for (int k = 0; k < 4; k++) {
                     if (p.weights[l][k] != null) {
@@ -340,7 +339,6 @@ final class OneDnnRnn implements PreparedRnn {
                     mems.toArray(new MemorySegment[0]));
                 nargs[l] = nums.size();
             }
-            out = ping[(nl - 1) % 2];
         }
     }
 
@@ -367,135 +365,69 @@ final class OneDnnRnn implements PreparedRnn {
         }
     }
 
-    /** Per-args scratch for grouping by length (kept in {@link ForwardArgs#backendCache}). */
-    private static final class Groups {
-        int[] order = new int[0];
+    /** A call's borrowed execution context, kept across the layers of one (N, T) group. */
+    static final class Context {
+        private Exec exec;
     }
 
     @Override
-    public void forward(ForwardArgs a) {
+    public Context newContext() {
+        return new Context();
+    }
+
+    @Override
+    public void begin(Context ctx) {
         CORES.acquireUninterruptibly(permits);
         try {
             dnnl.setThreads(threads);
-            if (uniform(a)) {
-                run(a, null, 0, a.batch, a.seqLen);
-                return;
-            }
-            Groups g = a.backendCache instanceof Groups c ? c : new Groups();
-            a.backendCache = g;
-            if (g.order.length < a.batch) {
-                g.order = new int[a.batch];
-            }
-            int[] order = g.order;
-            // Stable insertion sort of sequence indices by length (batches are small next to the work).
-            for (int i = 0; i < a.batch; i++) {
-                int j = i;
-                while (j > 0 && a.lengths[order[j - 1]] > a.lengths[i]) {
-                    order[j] = order[j - 1];
-                    j--;
-                }
-                order[j] = i;
-            }
-            for (int from = 0; from < a.batch; ) {
-                int len = a.lengths[order[from]];
-                int to = from + 1;
-                while (to < a.batch && a.lengths[order[to]] == len) {
-                    to++;
-                }
-                run(a, order, from, to - from, len);
-                from = to;
-            }
+        } catch (RuntimeException | Error e) {
+            CORES.release(permits);
+            throw e;
+        }
+    }
+
+    @Override
+    public void end(Context ctx) {
+        try {
+            release(ctx);
         } finally {
             CORES.release(permits);
         }
     }
 
-    private static boolean uniform(ForwardArgs a) {
-        if (a.lengths == null) {
-            return true;
-        }
-        for (int i = 0; i < a.batch; i++) {
-            if (a.lengths[i] != a.seqLen) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * Runs sequences {@code order[from .. from+n)} (all of length {@code len}) as one unpadded
-     * batch; {@code order == null} means the whole batch in its own order.
-     */
-    private void run(ForwardArgs a, int[] order, int from, int n, int len) {
-        Plan p = plan(n, len);
-        boolean cached = p.cached;
-        Exec e = p.borrow();
-        try {
-            int stateRows = layers.length * dirs;
-            gather(a.x, len, a.batch, order, from, n, spec.inputSize(), e.x);
-            if (a.h0 != null) {
-                gather(a.h0, stateRows, a.batch, order, from, n, hOut, e.hIn);
+    private void release(Context ctx) {
+        Exec e = ctx.exec;
+        ctx.exec = null;
+        if (e != null) {
+            if (e.plan.cached) {
+                e.plan.release(e);
             } else {
-                e.hIn.fill((byte) 0);
-            }
-            if (lstm) {
-                if (a.c0 != null) {
-                    gather(a.c0, stateRows, a.batch, order, from, n, hidden, e.cIn);
-                } else {
-                    e.cIn.fill((byte) 0);
-                }
-            }
-            for (int l = 0; l < layers.length; l++) {
-                dnnl.execute(p.primitive[l], e.stream, e.nargs[l], e.args[l]);
-            }
-            int width = dirs * hOut;
-            scatter(e.out, len, a.batch, order, from, n, width, a.y);
-            for (int t = len; t < a.seqLen; t++) { // PyTorch pads with zeros past a sequence's end
-                for (int j = 0; j < n; j++) {
-                    int row = t * a.batch + order[from + j];
-                    Arrays.fill(a.y, row * width, (row + 1) * width, 0f);
-                }
-            }
-            scatter(e.hOut, stateRows, a.batch, order, from, n, hOut, a.hN);
-            if (lstm) {
-                scatter(e.cOut, stateRows, a.batch, order, from, n, hidden, a.cN);
-            }
-        } finally {
-            if (cached) {
-                p.release(e);
-            } else {
-                p.h.close();
+                e.plan.h.close();
             }
         }
     }
 
-    /** Copies rows {@code order[from..from+n)} of each of {@code blocks} blocks of {@code batch} rows into {@code dst}. */
-    private static void gather(float[] src, int blocks, int batch, int[] order, int from, int n, int width,
-                               MemorySegment dst) {
-        if (order == null) {
-            MemorySegment.copy(src, 0, dst, JAVA_FLOAT, 0, blocks * batch * width);
-            return;
+    @Override
+    public void runLayer(Context ctx, int layer, int seqLen, int batch, float[] x, float[] h0, int h0At, float[] c0,
+                         int c0At, float[] y, float[] hN, int hNAt, float[] cN, int cNAt) {
+        Exec e = ctx.exec;
+        if (e == null || e.plan.batch != batch || e.plan.seqLen != seqLen) {
+            release(ctx);
+            e = plan(batch, seqLen).borrow();
+            ctx.exec = e;
         }
-        for (int b = 0; b < blocks; b++) {
-            for (int j = 0; j < n; j++) {
-                MemorySegment.copy(src, (b * batch + order[from + j]) * width, dst, JAVA_FLOAT,
-                    4L * (b * n + j) * width, width);
-            }
+        int in = layers[layer].inputSize;
+        int rows = seqLen * batch;
+        MemorySegment.copy(x, 0, e.x, JAVA_FLOAT, 0, rows * in);
+        MemorySegment.copy(h0, h0At, e.hIn, JAVA_FLOAT, 0, dirs * batch * hOut);
+        if (lstm) {
+            MemorySegment.copy(c0, c0At, e.cIn, JAVA_FLOAT, 0, dirs * batch * hidden);
         }
-    }
-
-    /** The inverse of {@link #gather}. */
-    private static void scatter(MemorySegment src, int blocks, int batch, int[] order, int from, int n, int width,
-                                float[] dst) {
-        if (order == null) {
-            MemorySegment.copy(src, JAVA_FLOAT, 0, dst, 0, blocks * batch * width);
-            return;
-        }
-        for (int b = 0; b < blocks; b++) {
-            for (int j = 0; j < n; j++) {
-                MemorySegment.copy(src, JAVA_FLOAT, 4L * (b * n + j) * width, dst,
-                    (b * batch + order[from + j]) * width, width);
-            }
+        dnnl.execute(e.plan.primitive[layer], e.stream, e.nargs[layer], e.args[layer]);
+        MemorySegment.copy(e.y, JAVA_FLOAT, 0, y, 0, rows * dirs * hOut);
+        MemorySegment.copy(e.hOut, JAVA_FLOAT, 0, hN, hNAt, dirs * batch * hOut);
+        if (lstm) {
+            MemorySegment.copy(e.cOut, JAVA_FLOAT, 0, cN, cNAt, dirs * batch * hidden);
         }
     }
 

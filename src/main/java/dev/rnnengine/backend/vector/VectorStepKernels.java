@@ -1,0 +1,148 @@
+package dev.rnnengine.backend.vector;
+
+import static dev.rnnengine.backend.vector.VectorKernels.V;
+import static dev.rnnengine.backend.vector.VectorKernels.units;
+
+import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.engine.LayerWeights;
+import dev.rnnengine.engine.StepKernels;
+import dev.rnnengine.internal.Sizes;
+import java.util.List;
+
+/**
+ * The vector backend's weights, repacked once, and its kernels: the input projection as one
+ * GEMM over pair panels, a step as broadcast-FMAs over unit panels with the gate math fused
+ * (or, from {@link #BATCHED_MIN} rows, one GEMM of W_hh h over all rows then the gate math),
+ * and an LSTM's projection as a GEMM. Buffers are padded to whole vectors: h rows are
+ * {@code hOutPad} wide, c rows {@code hPad}, input-projection rows {@code G * hPad} in
+ * {@code [u][g][V]} order. The context is the batched path's {@code W_hh h} {@code (N, G*hPad)}.
+ */
+final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> {
+    /** From this batch size on, a step's W_hh h is a GEMM over all rows, then the gate math. */
+    static final int BATCHED_MIN = 4;
+
+    private final CellMode mode;
+    private final int gates;
+    private final int hidden;
+    private final int hOut;
+    private final int dirs;
+    private final int units;     // blocks of V hidden units
+    private final int outUnits;  // blocks of V output units (proj or hidden)
+    private final int hPad;      // units * V
+    private final int hOutPad;   // outUnits * V
+    private final int[] inSize;
+    private final float[][] wx;  // per (layer, dir): W_ih in pair panels
+    private final float[][] wh;  // W_hh in unit panels
+    private final float[][] bx;  // presummed bias as [u][g][V], or null
+    private final float[][] bhn; // GRU b_hn as [u][V], or null
+    private final float[][] wr;  // W_hr in pair panels, or null
+
+    /** Per call: W_hh h for every row of a batched step. */
+    static final class Scratch {
+        float[] gh = new float[0];
+    }
+
+    VectorStepKernels(RnnSpec spec, List<LayerWeights> weights) {
+        this.mode = spec.mode();
+        this.gates = spec.gates();
+        this.hidden = spec.hiddenSize();
+        this.hOut = spec.outputHiddenSize();
+        this.dirs = spec.directions();
+        this.units = units(hidden);
+        this.outUnits = units(hOut);
+        this.hPad = units * V;
+        this.hOutPad = outUnits * V;
+        int n = weights.size();
+        inSize = new int[n];
+        wx = new float[n][];
+        wh = new float[n][];
+        bx = new float[n][];
+        bhn = new float[n][];
+        wr = new float[n][];
+        for (int lw = 0; lw < n; lw++) {
+            LayerWeights w = weights.get(lw);
+            inSize[lw] = spec.layerInputSize(lw / dirs);
+            wx[lw] = VectorKernels.packPairs(w.wIh(), gates, hidden, inSize[lw]);
+            wh[lw] = VectorKernels.pack(w.wHh(), gates, hidden, hOut);
+            float[] b = mode.presummedBias(w.bIh(), w.bHh());
+            bx[lw] = b == null ? null : VectorKernels.packBias(b, gates, hidden);
+            float[] bn = mode.separateRecurrentBias(w.bHh());
+            bhn[lw] = bn == null ? null : VectorKernels.packBias(bn, 1, hidden);
+            wr[lw] = w.wHr() == null ? null : VectorKernels.packPairs(w.wHr(), 1, hOut, hidden);
+        }
+    }
+
+    @Override
+    public Geometry geometry() {
+        // Input projection: column vectors split in pairs, so each worker starts on a pair panel.
+        return new Geometry(V, 2 * V, (units * gates + 1) / 2, gates * hPad, hOutPad, hPad, true);
+    }
+
+    @Override
+    public Scratch newContext() {
+        return new Scratch();
+    }
+
+    @Override
+    public void reserve(Scratch s, int seqLen, int batch) {
+        if (batch >= BATCHED_MIN) {
+            int size = Sizes.elements("W_hh h for the batch (N x gates x H)", batch, gates, hPad);
+            if (s.gh.length < size) {
+                s.gh = new float[size];
+            }
+        }
+    }
+
+    @Override
+    public void project(Scratch s, int layer, int dir, float[] x, int rows, float[] xp, int part0, int part1) {
+        int lw = layer * dirs + dir;
+        VectorKernels.gemm(x, 0, inSize[lw], rows, inSize[lw], wx[lw], 2, bx[lw], xp, 0, gates * hPad,
+            2 * part0, Math.min(units * gates, 2 * part1));
+    }
+
+    @Override
+    public void step(Scratch s, int layer, int dir, float[] h, float[] xp, int xpRow0, float[] c, float[] out,
+                     int batch, int[] rows, int n, int u0, int u1) {
+        final int lw = layer * dirs + dir;
+        final int xpWidth = gates * hPad;
+        final boolean proj = wr[lw] != null;
+        final int outStride = proj ? hPad : hOutPad;
+        if (batch >= BATCHED_MIN) {
+            // W_hh h for every row at once: 4 rows share each weight load.
+            float[] gh = s.gh;
+            VectorKernels.gemm(h, 0, hOutPad, batch, hOut, wh[lw], gates, null, gh, 0, xpWidth, u0 * gates, u1 * gates);
+            for (int i = 0; i < n; i++) {
+                int r = rows[i];
+                int xpAt = (xpRow0 + r) * xpWidth;
+                switch (mode) {
+                    case LSTM -> VectorKernels.lstmGates(xp, xpAt, gh, r * xpWidth, c, r * hPad, out, r * outStride,
+                        u0, u1);
+                    case GRU -> VectorKernels.gruGates(xp, xpAt, gh, r * xpWidth, bhn[lw], h, r * hOutPad, out,
+                        r * hOutPad, u0, u1);
+                    case RNN_TANH, RNN_RELU -> VectorKernels.rnnGates(xp, xpAt, gh, r * xpWidth,
+                        mode == CellMode.RNN_RELU, out, r * hOutPad, u0, u1);
+                }
+            }
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            int r = rows[i];
+            int xpAt = (xpRow0 + r) * xpWidth;
+            switch (mode) {
+                case LSTM -> VectorKernels.lstmStep(wh[lw], hOut, h, r * hOutPad, xp, xpAt, c, r * hPad, out,
+                    r * outStride, u0, u1);
+                case GRU -> VectorKernels.gruStep(wh[lw], hOut, h, r * hOutPad, xp, xpAt, bhn[lw], out, r * hOutPad,
+                    u0, u1);
+                case RNN_TANH, RNN_RELU -> VectorKernels.rnnStep(wh[lw], hOut, h, r * hOutPad, xp, xpAt,
+                    mode == CellMode.RNN_RELU, out, r * hOutPad, u0, u1);
+            }
+        }
+    }
+
+    @Override
+    public void projectHidden(Scratch s, int layer, int dir, float[] hFull, int batch, float[] h, int p0, int p1) {
+        VectorKernels.gemm(hFull, 0, hPad, batch, hidden, wr[layer * dirs + dir], 2, null, h, 0, hOutPad,
+            2 * p0, Math.min(outUnits, 2 * p1));
+    }
+}
