@@ -13,14 +13,28 @@ public final class Sizes {
     private Sizes() { }
 
     /**
-     * The product of the factors as an array length.
+     * {@code a * b} as an array length (no varargs: this runs on the hot path).
      *
-     * @param what names the buffer in the message, e.g. "the output (T x N x width)"
+     * @param what names the buffer in the message, e.g. "the hidden state (N x H)"
      * @throws IllegalArgumentException if a factor is negative or the product exceeds {@link #MAX_ARRAY}
      */
-    public static int elements(String what, long... factors) {
-        long n = product(what, MAX_ARRAY, factors);
-        return (int) n;
+    public static int elements(String what, long a, long b) {
+        if (a >= 0 && b >= 0 && (b == 0 || a <= MAX_ARRAY / b)) {
+            return (int) (a * b);
+        }
+        return (int) product(what, MAX_ARRAY, a, b); // throws with the message
+    }
+
+    /**
+     * {@code a * b * c} as an array length.
+     *
+     * @throws IllegalArgumentException if a factor is negative or the product exceeds {@link #MAX_ARRAY}
+     */
+    public static int elements(String what, long a, long b, long c) {
+        if (a >= 0 && b >= 0 && c >= 0 && (b == 0 || a <= MAX_ARRAY / b) && (c == 0 || a * b <= MAX_ARRAY / c)) {
+            return (int) (a * b * c);
+        }
+        return (int) product(what, MAX_ARRAY, a, b, c);
     }
 
     /**
