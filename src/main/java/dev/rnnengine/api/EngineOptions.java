@@ -3,7 +3,7 @@ package dev.rnnengine.api;
 /**
  * How a model runs: which backend and how many threads.
  *
- * @param backend {@code auto}, {@code scalar}, {@code vector}, {@code openblas} or {@code onednn}
+ * @param backend {@code auto} or a backend's name ({@code dev.rnnengine.engine.Backends#NAMES})
  * @param threads worker threads the backend may use (at least 1)
  */
 public record EngineOptions(String backend, int threads) {
@@ -19,7 +19,7 @@ public record EngineOptions(String backend, int threads) {
      */
     public EngineOptions {
         if (backend == null || backend.isBlank()) {
-            throw new IllegalArgumentException("backend must be named (auto, scalar, vector, openblas, onednn)");
+            throw new IllegalArgumentException("backend must be named: " + dev.rnnengine.engine.Backends.choices());
         }
         backend = backend.trim().toLowerCase(java.util.Locale.ROOT);
         if (threads < 1) {

@@ -442,7 +442,7 @@ public final class RnnModel implements AutoCloseable {
                 + input.dim() + "-D tensor");
         }
         boolean unbatched = input.dim() == 2;
-        if (spec.mode() == CellMode.LSTM) {
+        if (spec.mode().hasCellState()) {
             if ((h0 == null) != (c0 == null)) {
                 throw new IllegalArgumentException("LSTM: hx must be a tuple (h_0, c_0): pass both or neither");
             }
@@ -483,7 +483,7 @@ public final class RnnModel implements AutoCloseable {
             return;
         }
         int states = spec.numLayers() * spec.directions();
-        boolean lstm = spec.mode() == CellMode.LSTM;
+        boolean lstm = spec.mode().hasCellState();
         checkHiddenShape(h0, states, batch, spec.outputHiddenSize(), unbatched, lstm ? "hidden[0]" : "hidden");
         if (c0 != null) {
             checkHiddenShape(c0, states, batch, spec.hiddenSize(), unbatched, "hidden[1]");

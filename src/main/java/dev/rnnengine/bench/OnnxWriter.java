@@ -33,16 +33,8 @@ public final class OnnxWriter {
         int h = spec.hiddenSize();
         int g = spec.gates();
         int dirs = spec.directions();
-        int[] order = switch (spec.mode()) {
-            case LSTM -> new int[] {0, 3, 1, 2};
-            case GRU -> new int[] {1, 0, 2};
-            default -> new int[] {0};
-        };
-        String op = switch (spec.mode()) {
-            case LSTM -> "LSTM";
-            case GRU -> "GRU";
-            default -> "RNN";
-        };
+        int[] order = spec.mode().onnxGateOrder();
+        String op = spec.mode().moduleName(); // ONNX's op names are PyTorch's module names
         Proto graph = new Proto();
         List<Proto> initializers = new ArrayList<>();
         String in = "X";
@@ -52,12 +44,11 @@ public final class OnnxWriter {
             float[] r = new float[dirs * g * h * h];
             float[] b = new float[dirs * 2 * g * h];
             for (int d = 0; d < dirs; d++) {
-                String sfx = "_l" + l + (d == 1 ? "_reverse" : "");
-                reorder(sd.get("weight_ih" + sfx).toArray(), order, h * inSize, w, d * g * h * inSize);
-                reorder(sd.get("weight_hh" + sfx).toArray(), order, h * h, r, d * g * h * h);
+                reorder(sd.get(CellMode.parameterName("weight_ih", l, d)).toArray(), order, h * inSize, w, d * g * h * inSize);
+                reorder(sd.get(CellMode.parameterName("weight_hh", l, d)).toArray(), order, h * h, r, d * g * h * h);
                 if (spec.bias()) {
-                    reorder(sd.get("bias_ih" + sfx).toArray(), order, h, b, d * 2 * g * h);
-                    reorder(sd.get("bias_hh" + sfx).toArray(), order, h, b, d * 2 * g * h + g * h);
+                    reorder(sd.get(CellMode.parameterName("bias_ih", l, d)).toArray(), order, h, b, d * 2 * g * h);
+                    reorder(sd.get(CellMode.parameterName("bias_hh", l, d)).toArray(), order, h, b, d * 2 * g * h + g * h);
                 }
             }
             initializers.add(tensor("W" + l, w, dirs, g * h, inSize));
@@ -67,10 +58,10 @@ public final class OnnxWriter {
                 .string(3, op + l).string(4, op);
             node.message(5, attrInt("hidden_size", h));
             node.message(5, attrString("direction", dirs == 2 ? "bidirectional" : "forward"));
-            if (spec.mode() == CellMode.GRU) {
+            if (spec.mode().gateWithSeparateRecurrentBias() >= 0) { // GRU: b_hn inside r * (...)
                 node.message(5, attrInt("linear_before_reset", 1));
             }
-            if (spec.mode() == CellMode.RNN_RELU || spec.mode() == CellMode.RNN_TANH) {
+            if (spec.gates() == 1) {
                 Proto a = new Proto().string(1, "activations").varint(20, 8);
                 a.bytes(9, (spec.mode() == CellMode.RNN_RELU ? "Relu" : "Tanh").getBytes(StandardCharsets.UTF_8));
                 node.message(5, a);

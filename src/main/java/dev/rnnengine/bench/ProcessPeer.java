@@ -1,5 +1,6 @@
 package dev.rnnengine.bench;
 
+import dev.rnnengine.core.CellMode;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.core.Tensor;
 import java.io.BufferedReader;
@@ -141,9 +142,8 @@ final class ProcessPeer implements Participant {
             write(ch, x.toArray());
             for (int l = 0; l < spec.numLayers(); l++) {
                 for (int d = 0; d < spec.directions(); d++) {
-                    String sfx = "_l" + l + (d == 1 ? "_reverse" : "");
                     for (String k : new String[] {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
-                        write(ch, sd.get(k + sfx).toArray());
+                        write(ch, sd.get(CellMode.parameterName(k, l, d)).toArray());
                     }
                 }
             }

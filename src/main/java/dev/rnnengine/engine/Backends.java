@@ -1,6 +1,5 @@
 package dev.rnnengine.engine;
 
-import dev.rnnengine.core.CellMode;
 import dev.rnnengine.core.RnnSpec;
 import java.lang.reflect.InvocationTargetException;
 import java.util.ArrayList;
@@ -150,8 +149,7 @@ public final class Backends {
             logOnce(AUTO_BATCHED, "auto runs every batch size on " + small.name());
             return new AutoChoice(small, null);
         }
-        boolean large = spec.mode() != CellMode.RNN_TANH && spec.mode() != CellMode.RNN_RELU
-            && spec.hiddenSize() >= LARGE_HIDDEN;
+        boolean large = spec.gates() > 1 && spec.hiddenSize() >= LARGE_HIDDEN; // LSTM, GRU
         if (large || small.name().equals("scalar")) {
             return new AutoChoice(batched.backend(), null); // one copy of the weights
         }

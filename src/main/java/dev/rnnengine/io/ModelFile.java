@@ -47,16 +47,18 @@ public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
             }
         }
         meta.putAll(overrides);
-        if (!f.contains(p + "weight_ih_l0") || !f.contains(p + "weight_hh_l0")) {
-            throw new MalformedFileException(f.path(), "no '" + p + "weight_ih_l0'/'" + p + "weight_hh_l0' tensors: "
+        String wih0 = p + CellMode.parameterName("weight_ih", 0, 0);
+        String whh0 = p + CellMode.parameterName("weight_hh", 0, 0);
+        if (!f.contains(wih0) || !f.contains(whh0)) {
+            throw new MalformedFileException(f.path(), "no '" + wih0 + "'/'" + whh0 + "' tensors: "
                 + "not the state_dict of an nn.RNN, nn.LSTM or nn.GRU");
         }
-        int[] wih = matrix(f, p + "weight_ih_l0");
-        int[] whh = matrix(f, p + "weight_hh_l0");
+        int[] wih = matrix(f, wih0);
+        int[] whh = matrix(f, whh0);
         int projSize = 0;
         int hidden = whh[1];
-        if (f.contains(p + "weight_hr_l0")) {
-            int[] whr = matrix(f, p + "weight_hr_l0");
+        if (f.contains(p + CellMode.parameterName("weight_hr", 0, 0))) {
+            int[] whr = matrix(f, p + CellMode.parameterName("weight_hr", 0, 0));
             projSize = whr[0];
             hidden = whr[1];
         }
@@ -66,7 +68,7 @@ public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
         }
         int gates = wih[0] / hidden;
         int layers = 0;
-        while (f.contains(p + "weight_ih_l" + layers)) {
+        while (f.contains(p + CellMode.parameterName("weight_ih", layers, 0))) {
             layers++;
         }
         try {
@@ -75,8 +77,8 @@ public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
             hidden = check(f, meta, "hidden_size", hidden);
             layers = check(f, meta, "num_layers", layers);
             projSize = check(f, meta, "proj_size", projSize);
-            boolean bias = checkFlag(f, meta, "bias", f.contains(p + "bias_ih_l0"));
-            boolean bidirectional = checkFlag(f, meta, "bidirectional", f.contains(p + "weight_ih_l0_reverse"));
+            boolean bias = checkFlag(f, meta, "bias", f.contains(p + CellMode.parameterName("bias_ih", 0, 0)));
+            boolean bidirectional = checkFlag(f, meta, "bidirectional", f.contains(p + CellMode.parameterName("weight_ih", 0, 1)));
             String bf = meta.get("batch_first");
             if (bf == null) {
                 throw new MalformedFileException(f.path(), "metadata 'batch_first' is missing and the tensors "

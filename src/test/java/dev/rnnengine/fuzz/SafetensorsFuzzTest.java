@@ -38,8 +38,8 @@ class SafetensorsFuzzTest {
         }
     }
 
-    /** The backends this machine must have (TestSupport's list), for the fuzzer to pick from. */
-    private static final java.util.List<String> BACKENDS = dev.rnnengine.TestSupport.expectedBackends();
+    /** The backends this machine must have (Fixtures's list), for the fuzzer to pick from. */
+    private static final java.util.List<String> BACKENDS = dev.rnnengine.Fixtures.expectedBackends();
 
     /**
      * {@code data} is [backend index][model length, 3 bytes big-endian][model file][input file];

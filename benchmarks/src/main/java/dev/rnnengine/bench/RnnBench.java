@@ -33,7 +33,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(1)
 public class RnnBench {
     @Param({"lstm_small_b1", "lstm_512_b1", "lstm_1024_b1", "lstm_512_b64", "gru_512_b1", "gru_512_b64",
         "rnn_1760_b1", "bilstm2_b16", "lstm2_step_b1"})

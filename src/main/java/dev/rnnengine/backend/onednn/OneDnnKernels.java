@@ -84,7 +84,7 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
         this.dirs = spec.directions();
         this.hidden = spec.hiddenSize();
         this.hOut = spec.outputHiddenSize();
-        this.lstm = spec.mode() == CellMode.LSTM;
+        this.lstm = spec.mode().hasCellState();
         this.proj = spec.projSize() > 0;
         this.handles = dnnl.handles();
         this.layers = new LayerParams[spec.numLayers()];

@@ -1,4 +1,4 @@
-package dev.rnnengine;
+package dev.rnnengine.text;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

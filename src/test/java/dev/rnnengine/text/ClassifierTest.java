@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.text;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,22 +32,14 @@ class ClassifierTest {
     @TempDir
     Path dir;
 
-    static List<Path> cases() {
-        try (Stream<Path> s = Files.list(Path.of(ClassifierTest.class.getResource("/golden/classifier").toURI()))) {
-            return s.filter(Files::isDirectory).sorted().toList();
-        } catch (IOException | URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     static Stream<Arguments> runs() {
-        return cases().stream().flatMap(c -> TestSupport.configs().stream().map(cfg -> Arguments.of(c.getFileName().toString(), cfg)));
+        return Fixtures.classifierCases().stream().flatMap(c -> Fixtures.configs().stream().map(cfg -> Arguments.of(c.getFileName().toString(), cfg)));
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("runs")
-    void logitsMatchPyTorch(String name, TestSupport.Config cfg) throws IOException {
-        Path c = cases().stream().filter(p -> p.getFileName().toString().equals(name)).findFirst().orElseThrow();
+    void logitsMatchPyTorch(String name, Fixtures.Config cfg) throws IOException {
+        Path c = Fixtures.classifierCases().stream().filter(p -> p.getFileName().toString().equals(name)).findFirst().orElseThrow();
         long[] tokens;
         long[] lengths;
         int[] shape;
@@ -66,20 +59,20 @@ class ClassifierTest {
                 new EngineOptions(cfg.backend(), cfg.threads()))) {
             assertEquals(cfg.backend(), m.backendName());
             float[] got = m.logits(tokens, shape[0], shape[1], len);
-            TestSupport.assertClose("logits", expected, Tensor.of(got, expected.shape()));
+            Fixtures.assertClose("logits", expected, Tensor.of(got, expected.shape()));
         }
         CHECKED.incrementAndGet();
     }
 
     @AfterAll
     static void everyCaseRanOnEveryBackend() {
-        assertTrue(cases().size() >= 7, "classifier cases: " + cases());
-        assertEquals(cases().size() * TestSupport.configs().size(), CHECKED.get());
+        assertTrue(Fixtures.classifierCases().size() >= 7, "classifier cases: " + Fixtures.classifierCases());
+        assertEquals(Fixtures.classifierCases().size() * Fixtures.configs().size(), CHECKED.get());
     }
 
     @Test
     void textsAreTokenizedPaddedAndScored() throws IOException {
-        Path model = cases().get(0).resolve("model.safetensors"); // char tokenizer, vocab a..t
+        Path model = Fixtures.classifierCases().get(0).resolve("model.safetensors"); // char tokenizer, vocab a..t
         try (SentenceClassifier m = SentenceClassifier.load(model, new EngineOptions("scalar", 1))) {
             List<SentenceClassifier.Prediction> p = m.classify(List.of("abc", "a", "tsz!"));
             assertEquals(3, p.size());
@@ -105,7 +98,7 @@ class ClassifierTest {
 
     @Test
     void aClosedClassifierRefusesEveryCall() throws IOException {
-        SentenceClassifier m = SentenceClassifier.load(cases().get(0).resolve("model.safetensors"),
+        SentenceClassifier m = SentenceClassifier.load(Fixtures.classifierCases().get(0).resolve("model.safetensors"),
             new EngineOptions("scalar", 1));
         m.close();
         m.close(); // harmless
@@ -119,7 +112,7 @@ class ClassifierTest {
 
     @Test
     void aFileThatBreaksTheContractSaysWhat() throws IOException {
-        Path src = cases().get(0).resolve("model.safetensors");
+        Path src = Fixtures.classifierCases().get(0).resolve("model.safetensors");
         SafetensorsWriter w = new SafetensorsWriter();
         try (SafetensorsFile f = SafetensorsFile.open(src)) {
             for (String n : f.names()) {

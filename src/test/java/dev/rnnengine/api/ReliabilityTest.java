@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.api;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -42,15 +43,15 @@ class ReliabilityTest {
             new Call(StateDicts.randn(4, 6, 20, 6), new int[] {6, 1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1, 1, 2, 3, 4, 5, 6, 6}));
     }
 
-    static Stream<TestSupport.Config> configs() {
-        List<TestSupport.Config> l = new ArrayList<>(TestSupport.configs());
-        l.add(new TestSupport.Config("auto", 2));
+    static Stream<Fixtures.Config> configs() {
+        List<Fixtures.Config> l = new ArrayList<>(Fixtures.configs());
+        l.add(new Fixtures.Config("auto", 2));
         return l.stream();
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("configs")
-    void sameInputSameBits(TestSupport.Config cfg) {
+    void sameInputSameBits(Fixtures.Config cfg) {
         try (RnnModel m = RnnModel.create(SPEC, WEIGHTS, new EngineOptions(cfg.backend(), cfg.threads()))) {
             List<Call> cs = calls();
             List<RnnOutput> first = new ArrayList<>();
@@ -60,8 +61,8 @@ class ReliabilityTest {
             for (int round = 0; round < 3; round++) {
                 for (int i = cs.size() - 1; i >= 0; i--) { // other order: caches and plans already warm
                     RnnOutput again = m.forward(cs.get(i).x(), null, null, cs.get(i).lengths());
-                    TestSupport.assertSame("output", first.get(i).output(), again.output());
-                    TestSupport.assertSame("h_n", first.get(i).hN(), again.hN());
+                    Fixtures.assertSame("output", first.get(i).output(), again.output());
+                    Fixtures.assertSame("h_n", first.get(i).hN(), again.hN());
                 }
             }
         }
@@ -69,7 +70,7 @@ class ReliabilityTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("configs")
-    void eightThreadsShareOneModelWithSingleThreadedResults(TestSupport.Config cfg) throws Exception {
+    void eightThreadsShareOneModelWithSingleThreadedResults(Fixtures.Config cfg) throws Exception {
         RnnSpec uni = new RnnSpec(CellMode.GRU, 6, 10, 2, true, false, false, 0);
         Map<String, Tensor> w = StateDicts.random(uni, 5);
         try (RnnModel m = RnnModel.create(SPEC, WEIGHTS, new EngineOptions(cfg.backend(), cfg.threads()));
@@ -119,7 +120,7 @@ class ReliabilityTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("configs")
-    void closingUnderLoadLetsRunningCallsFinishAndRefusesTheRest(TestSupport.Config cfg) throws Exception {
+    void closingUnderLoadLetsRunningCallsFinishAndRefusesTheRest(Fixtures.Config cfg) throws Exception {
         RnnModel m = RnnModel.create(SPEC, WEIGHTS, new EngineOptions(cfg.backend(), cfg.threads()));
         Call c = calls().get(3);
         float[] expected = m.forward(c.x(), null, null, c.lengths()).output().toArray();
@@ -168,7 +169,7 @@ class ReliabilityTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("configs")
-    void nanAndInfPropagateAsInTheScalarOracle(TestSupport.Config cfg) {
+    void nanAndInfPropagateAsInTheScalarOracle(Fixtures.Config cfg) {
         for (CellMode mode : CellMode.values()) {
             if (mode == CellMode.RNN_RELU && cfg.backend().equals("onednn")) {
                 continue; // oneDNN's relu turns NaN into 0: a documented deviation (README, oneDNN)

@@ -1,4 +1,4 @@
-package dev.rnnengine;
+package dev.rnnengine.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

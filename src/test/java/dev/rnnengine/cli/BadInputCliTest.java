@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.cli;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,8 +33,7 @@ class BadInputCliTest {
     static Path dir;
 
     private static Path lstm() {
-        return TestSupport.goldenCases().stream().filter(p -> p.getFileName().toString().equals("002_lstm"))
-            .findFirst().orElseThrow();
+        return Fixtures.golden("002_lstm");
     }
 
     /** A broken model or input: name, model file, input file, words the error must contain. */
@@ -153,14 +153,14 @@ class BadInputCliTest {
 
     static Stream<Arguments> runs() throws IOException {
         List<Bad> b = bads();
-        return TestSupport.expectedBackends().stream().flatMap(be -> b.stream().map(x -> Arguments.of(be, x)));
+        return Fixtures.expectedBackends().stream().flatMap(be -> b.stream().map(x -> Arguments.of(be, x)));
     }
 
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("runs")
     void refusedWithOneLine(String backend, Bad bad) {
         long t0 = System.nanoTime();
-        TestSupport.Cli r = TestSupport.cli("infer", "--model", bad.model().toString(), "--input", bad.input().toString(),
+        Fixtures.Cli r = Fixtures.cli("infer", "--model", bad.model().toString(), "--input", bad.input().toString(),
             "--output", dir.resolve("out.safetensors").toString(), "--backend", backend);
         String e = r.err();
         assertEquals(1, r.code(), bad + ": " + e);
@@ -177,16 +177,11 @@ class BadInputCliTest {
     void refusedInASmallHeapWithoutAnyCrashFile() throws Exception {
         Path crashDir = Files.createDirectories(dir.resolve("child"));
         for (Bad bad : bads()) {
-            List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx64m",
-                "-XX:ErrorFile=" + crashDir.resolve("hs_err_pid%p.log"), "-cp", System.getProperty("java.class.path"),
-                "dev.rnnengine.cli.Main", "infer", "--model", bad.model().toString(), "--input", bad.input().toString(),
-                "--output", crashDir.resolve("out.safetensors").toString());
-            Process p = new ProcessBuilder(cmd).directory(crashDir.toFile()).redirectErrorStream(true)
-                .redirectOutput(crashDir.resolve("log.txt").toFile()).start();
-            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), bad + ": child JVM did not finish");
-            String log = Files.readString(crashDir.resolve("log.txt"));
-            assertEquals(1, p.exitValue(), bad + ": " + log);
+            Fixtures.Cli r = Fixtures.childCli(crashDir, Fixtures.defaultJvm("-Xmx64m",
+                "-XX:ErrorFile=" + crashDir.resolve("hs_err_pid%p.log")), 60, "infer", "--model", bad.model().toString(),
+                "--input", bad.input().toString(), "--output", crashDir.resolve("out.safetensors").toString());
+            String log = r.out() + r.err();
+            assertEquals(1, r.code(), bad + ": " + log);
             assertTrue(log.toLowerCase(java.util.Locale.ROOT).contains(bad.expect().toLowerCase(java.util.Locale.ROOT)), log);
         }
         try (Stream<Path> files = Files.list(crashDir)) {
@@ -196,7 +191,7 @@ class BadInputCliTest {
 
     /** NaN and Inf are inputs, not errors: exit 0, NaN only in the outputs of the sequence that had it (PyTorch). */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.rnnengine.TestSupport#expectedBackends")
+    @MethodSource("dev.rnnengine.Fixtures#expectedBackends")
     void nanAndInfInputsRunAndStayInTheirSequence(String backend) throws IOException {
         int[] shape;
         float[] x;
@@ -210,7 +205,7 @@ class BadInputCliTest {
         x[(shape[0] - 1) * n * d + (n - 1) * d] = Float.POSITIVE_INFINITY; // last step, last sequence
         Path in = input("nan", Map.of("input", Tensor.of(x, shape)));
         Path out = dir.resolve("nan-" + backend + ".safetensors");
-        TestSupport.Cli r = TestSupport.cli("infer", "--model", lstm().resolve("model.safetensors").toString(), "--input",
+        Fixtures.Cli r = Fixtures.cli("infer", "--model", lstm().resolve("model.safetensors").toString(), "--input",
             in.toString(), "--output", out.toString(), "--backend", backend);
         assertEquals(0, r.code(), r.err());
         try (SafetensorsFile f = SafetensorsFile.open(out)) {

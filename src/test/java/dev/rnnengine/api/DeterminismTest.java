@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.api;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import dev.rnnengine.core.CellMode;
@@ -32,12 +33,12 @@ class DeterminismTest {
             new RnnSpec(CellMode.LSTM, 6, 13, 1, true, false, false, 5),
             new RnnSpec(CellMode.GRU, 6, 13, 2, true, false, true, 0),
             new RnnSpec(CellMode.RNN_TANH, 6, 13, 1, true, false, false, 0));
-        List<TestSupport.Config> configs = new ArrayList<>(TestSupport.configs());
-        configs.add(new TestSupport.Config("auto", 2));
+        List<Fixtures.Config> configs = new ArrayList<>(Fixtures.configs());
+        configs.add(new Fixtures.Config("auto", 2));
         List<RnnModel> models = new ArrayList<>();
         List<float[]> cold = new ArrayList<>();
         try {
-            for (TestSupport.Config cfg : configs) {
+            for (Fixtures.Config cfg : configs) {
                 for (int s = 0; s < specs.size(); s++) {
                     RnnModel m = RnnModel.create(specs.get(s), StateDicts.random(specs.get(s), s),
                         new EngineOptions(cfg.backend(), cfg.threads()));
@@ -57,7 +58,7 @@ class DeterminismTest {
             int k = 0;
             for (int i = 0; i < models.size(); i++) {
                 for (Call c : CALLS) {
-                    TestSupport.Config cfg = configs.get(i / specs.size());
+                    Fixtures.Config cfg = configs.get(i / specs.size());
                     assertArrayEquals(cold.get(k++), run(models.get(i), c),
                         cfg + " " + specs.get(i % specs.size()).mode() + " T=" + c.seqLen() + " N=" + c.batch());
                 }

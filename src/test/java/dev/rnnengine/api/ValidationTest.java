@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.api;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,7 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Every PyTorch error path, with PyTorch's words, on every backend under test. */
 class ValidationTest {
     static Stream<String> backends() {
-        return TestSupport.expectedBackends().stream();
+        return Fixtures.expectedBackends().stream();
     }
 
     private static RnnModel model(RnnSpec spec, String backend) {

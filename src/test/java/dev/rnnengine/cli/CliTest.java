@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.cli;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,32 +20,32 @@ class CliTest {
     @TempDir
     Path dir;
 
-    private static TestSupport.Cli run(String... args) {
-        return TestSupport.cli(args);
+    private static Fixtures.Cli run(String... args) {
+        return Fixtures.cli(args);
     }
 
     private static Path lstmCase() {
-        return TestSupport.goldenCases().stream().filter(p -> p.getFileName().toString().equals("002_lstm")).findFirst().orElseThrow();
+        return Fixtures.golden("002_lstm");
     }
 
     @Test
     void inferWritesPyTorchsAnswer() throws IOException {
         Path c = lstmCase();
         Path out = dir.resolve("out.safetensors");
-        TestSupport.Cli r = run("infer", "--model", c.resolve("model.safetensors").toString(), "--input",
+        Fixtures.Cli r = run("infer", "--model", c.resolve("model.safetensors").toString(), "--input",
             c.resolve("input.safetensors").toString(), "--output", out.toString(), "--backend", "scalar", "--threads", "1");
         assertEquals(0, r.code(), r.err());
         try (SafetensorsFile got = SafetensorsFile.open(out); SafetensorsFile exp = SafetensorsFile.open(c.resolve("expected.safetensors"))) {
             assertEquals(java.util.Set.of("output", "h_n", "c_n"), got.names());
             for (String n : got.names()) {
-                TestSupport.assertClose(n, exp.floats(n), got.floats(n));
+                Fixtures.assertClose(n, exp.floats(n), got.floats(n));
             }
         }
     }
 
     @Test
     void infoDescribesModelAndBackends() {
-        TestSupport.Cli r = run("info", lstmCase().resolve("model.safetensors").toString());
+        Fixtures.Cli r = run("info", lstmCase().resolve("model.safetensors").toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("mode:         LSTM"), r.out());
         assertTrue(r.out().contains("num_layers:   3"), r.out());
@@ -54,13 +55,13 @@ class CliTest {
 
     @Test
     void demoClassifiesWordsAndTimesEveryExpectedBackend() {
-        TestSupport.Cli r = run("demo");
+        Fixtures.Cli r = run("demo");
         assertEquals(0, r.code(), r.err());
         // The shipped model's answers (tools/train_langid.py): one line per word, then the score.
         assertEquals(16, r.out().lines().filter(l -> l.split("\t").length == 4).count(), r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("verständnis\tgerman\t")), r.out());
         assertTrue(r.out().contains(" of 16 right"), r.out());
-        for (String b : TestSupport.expectedBackends()) {
+        for (String b : Fixtures.expectedBackends()) {
             List<String> lines = r.out().lines().filter(l -> l.trim().startsWith(b + " ") && l.contains("ms per batch")).toList();
             assertEquals(1, lines.size(), b + ": " + r.out());
             String l = lines.get(0);
@@ -70,29 +71,29 @@ class CliTest {
 
     @Test
     void classifyFileToFileAndTexts() throws IOException {
-        Path c = ClassifierTest.cases().get(1);
+        Path c = Fixtures.classifierCases().get(1);
         Path out = dir.resolve("logits.safetensors");
-        TestSupport.Cli r = run("classify", "--model", c.resolve("model.safetensors").toString(), "--input",
+        Fixtures.Cli r = run("classify", "--model", c.resolve("model.safetensors").toString(), "--input",
             c.resolve("input.safetensors").toString(), "--output", out.toString(), "--backend", "vector");
         assertEquals(0, r.code(), r.err());
         try (SafetensorsFile got = SafetensorsFile.open(out); SafetensorsFile exp = SafetensorsFile.open(c.resolve("expected.safetensors"))) {
-            TestSupport.assertClose("logits", exp.floats("logits"), got.floats("logits"));
+            Fixtures.assertClose("logits", exp.floats("logits"), got.floats("logits"));
         }
-        TestSupport.Cli t = run("classify", "--model", c.resolve("model.safetensors").toString(), "--text", "a b c", "--text", "d e");
+        Fixtures.Cli t = run("classify", "--model", c.resolve("model.safetensors").toString(), "--text", "a b c", "--text", "d e");
         assertEquals(0, t.code(), t.err());
         List<String> lines = t.out().lines().toList();
         assertEquals(2, lines.size(), t.out());
         assertTrue(lines.get(0).startsWith("a b c\tclass") && lines.get(0).contains("class0="), lines.get(0));
-        TestSupport.Cli both = run("classify", "--model", c.resolve("model.safetensors").toString(), "--text", "a", "--input", "x");
+        Fixtures.Cli both = run("classify", "--model", c.resolve("model.safetensors").toString(), "--text", "a", "--input", "x");
         assertEquals(2, both.code());
-        TestSupport.Cli notClassifier = run("classify", "--model", lstmCase().resolve("model.safetensors").toString(), "--text", "a");
+        Fixtures.Cli notClassifier = run("classify", "--model", lstmCase().resolve("model.safetensors").toString(), "--text", "a");
         assertEquals(1, notClassifier.code());
         assertTrue(notClassifier.err().contains("rnn.weight_ih_l0"), notClassifier.err());
     }
 
     @Test
     void soakReportsResidentMemory() {
-        TestSupport.Cli r = run("soak", "--backend", "onednn", "--calls", "2000", "--models", "5");
+        Fixtures.Cli r = run("soak", "--backend", "onednn", "--calls", "2000", "--models", "5");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().matches("(?s)soak onednn: 2000 calls in .* MB before, .* MB after; 5 models created, run and closed: .* MB\\n"),
             r.out());
@@ -105,7 +106,7 @@ class CliTest {
         assertEquals(2, run("infer", "--model").code());
         assertEquals(2, run("infer", "--model", "a", "--input", "b").code());
         assertEquals(2, run("infer", "--bogus", "1").code());
-        TestSupport.Cli r = run("infer", "--model", "a", "--input", "b", "--output", "c", "--threads", "zero");
+        Fixtures.Cli r = run("infer", "--model", "a", "--input", "b", "--output", "c", "--threads", "zero");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--threads takes an integer"), r.err());
         assertEquals(2, run("info").code());
@@ -117,18 +118,18 @@ class CliTest {
         Path c = lstmCase();
         String model = c.resolve("model.safetensors").toString();
         Path out = dir.resolve("o.safetensors");
-        TestSupport.Cli missing = run("infer", "--model", dir.resolve("nope").toString(), "--input", model, "--output", out.toString());
+        Fixtures.Cli missing = run("infer", "--model", dir.resolve("nope").toString(), "--input", model, "--output", out.toString());
         assertEquals(1, missing.code());
         assertTrue(missing.err().contains("no such file"), missing.err());
 
         Path garbage = Files.write(dir.resolve("garbage"), "not a safetensors file at all".getBytes(StandardCharsets.UTF_8));
-        TestSupport.Cli g = run("infer", "--model", garbage.toString(), "--input", model, "--output", out.toString());
+        Fixtures.Cli g = run("infer", "--model", garbage.toString(), "--input", model, "--output", out.toString());
         assertEquals(1, g.code());
         assertEquals(1, g.err().strip().lines().count(), g.err());
 
         Path wrongInput = dir.resolve("in.safetensors");
         new SafetensorsWriter().put("input", Tensor.zeros(3, 2, 5)).write(wrongInput);
-        TestSupport.Cli w = run("infer", "--model", model, "--input", wrongInput.toString(), "--output", out.toString());
+        Fixtures.Cli w = run("infer", "--model", model, "--input", wrongInput.toString(), "--output", out.toString());
         assertEquals(1, w.code());
         assertTrue(w.err().contains("input.size(-1) must be equal to input_size. Expected 1, got 5"), w.err());
 
@@ -139,11 +140,11 @@ class CliTest {
 
         Path badLengths = dir.resolve("len.safetensors");
         new SafetensorsWriter().put("input", Tensor.zeros(3, 2, 1)).putLongs("lengths", new long[] {1, 1L << 40}, 2).write(badLengths);
-        TestSupport.Cli l = run("infer", "--model", model, "--input", badLengths.toString(), "--output", out.toString());
+        Fixtures.Cli l = run("infer", "--model", model, "--input", badLengths.toString(), "--output", out.toString());
         assertEquals(1, l.code());
         assertTrue(l.err().contains("longer than the input's sequence length"), l.err());
 
-        TestSupport.Cli unknown = run("infer", "--model", model, "--input", model, "--output", out.toString(), "--backend", "cuda");
+        Fixtures.Cli unknown = run("infer", "--model", model, "--input", model, "--output", out.toString(), "--backend", "cuda");
         assertEquals(1, unknown.code());
         assertTrue(unknown.err().contains("unknown backend 'cuda'"), unknown.err());
         assertTrue(!unknown.err().contains(model), "a bad option is not blamed on the model file: " + unknown.err());

@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.cli;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,16 +15,16 @@ class BenchTest {
     @TempDir
     Path dir;
 
-    private static TestSupport.Cli bench(String... args) {
+    private static Fixtures.Cli bench(String... args) {
         String[] all = new String[args.length + 1];
         all[0] = "bench";
         System.arraycopy(args, 0, all, 1, args.length);
-        return TestSupport.cli(all);
+        return Fixtures.cli(all);
     }
 
     @Test
     void quickRunWithOrtPrintsTableRatiosJsonAndReport() throws Exception {
-        TestSupport.Cli r = bench("--quick", "--shapes", "lstm2_step_b1", "--threads", "1", "--backends", "vector,onednn",
+        Fixtures.Cli r = bench("--quick", "--shapes", "lstm2_step_b1", "--threads", "1", "--backends", "vector,onednn",
             "--peers", "ort", "--report", dir.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("| lstm2_step_b1 | 1 |") && r.out().contains("vector vs ort")
@@ -45,18 +46,18 @@ class BenchTest {
 
     @Test
     void customShapeAndBadOptions() {
-        TestSupport.Cli r = bench("--quick", "--cell", "gru", "--input-size", "8", "--hidden-size", "16", "--layers", "2",
+        Fixtures.Cli r = bench("--quick", "--cell", "gru", "--input-size", "8", "--hidden-size", "16", "--layers", "2",
             "--bidirectional", "--seq-len", "5", "--batch", "3", "--threads", "1", "--backends", "scalar,vector",
             "--peers", "none");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("\"name\":\"gru_8x16_t5_b3_l2_bi\"") && r.out().contains("\"bidirectional\":true"), r.out());
-        TestSupport.Cli unknownShape = bench("--shapes", "nope");
+        Fixtures.Cli unknownShape = bench("--shapes", "nope");
         assertEquals(1, unknownShape.code());
         assertTrue(unknownShape.err().contains("unknown shape 'nope'"), unknownShape.err());
-        TestSupport.Cli orphan = bench("--hidden-size", "3");
+        Fixtures.Cli orphan = bench("--hidden-size", "3");
         assertEquals(2, orphan.code());
         assertTrue(orphan.err().contains("give --cell too"), orphan.err());
-        TestSupport.Cli badPeer = bench("--quick", "--shapes", "lstm2_step_b1", "--peers", "tensorflow");
+        Fixtures.Cli badPeer = bench("--quick", "--shapes", "lstm2_step_b1", "--peers", "tensorflow");
         assertEquals(1, badPeer.code());
         assertTrue(badPeer.err().contains("unknown peer 'tensorflow'"), badPeer.err());
     }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rnnengine.Fixtures;
 import dev.rnnengine.core.CellMode;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.bench.StateDicts;
@@ -21,21 +22,9 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** The oneDNN backend's own machinery: shapes past the plan cache, and length groups. */
-class OneDnnRnnTest {
+class OneDnnKernelsTest {
     private static List<LayerWeights> weights(RnnSpec spec, long seed) {
-        Map<String, Tensor> sd = StateDicts.random(spec, seed);
-        List<LayerWeights> out = new ArrayList<>();
-        for (int l = 0; l < spec.numLayers(); l++) {
-            for (int d = 0; d < spec.directions(); d++) {
-                String sfx = "_l" + l + (d == 1 ? "_reverse" : "");
-                Tensor bi = sd.get("bias_ih" + sfx);
-                Tensor bh = sd.get("bias_hh" + sfx);
-                Tensor hr = sd.get("weight_hr" + sfx);
-                out.add(new LayerWeights(sd.get("weight_ih" + sfx).toArray(), sd.get("weight_hh" + sfx).toArray(),
-                    bi == null ? null : bi.toArray(), bh == null ? null : bh.toArray(), hr == null ? null : hr.toArray()));
-            }
-        }
-        return out;
+        return Fixtures.layerWeights(spec, StateDicts.random(spec, seed));
     }
 
     private static Call args(RnnSpec spec, int seqLen, int batch, int[] lengths, long seed) {

@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.api;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.rnnengine.core.CellMode;
@@ -38,7 +39,7 @@ class SemanticsTest {
     }
 
     static Stream<Arguments> cases() {
-        return TestSupport.expectedBackends().stream().flatMap(b -> specs().stream().map(s -> Arguments.of(b, s)));
+        return Fixtures.expectedBackends().stream().flatMap(b -> specs().stream().map(s -> Arguments.of(b, s)));
     }
 
     private static RnnModel model(RnnSpec spec, String backend) {
@@ -65,14 +66,14 @@ class SemanticsTest {
             for (int t = 0; t < seqLen; t++) {
                 Tensor xt = slice(x, new int[] {batch, spec.inputSize()}, t * batch * spec.inputSize());
                 Tensor yt = m.step(xt, s);
-                TestSupport.assertClose("step " + t, slice(full.output(), new int[] {batch, hOut}, t * batch * hOut), yt, TOL, 0);
+                Fixtures.assertClose("step " + t, slice(full.output(), new int[] {batch, hOut}, t * batch * hOut), yt, TOL, 0);
             }
-            TestSupport.assertClose("h after streaming", full.hN(), s.h(), TOL, 0);
+            Fixtures.assertClose("h after streaming", full.hN(), s.h(), TOL, 0);
             if (spec.mode() == CellMode.LSTM) {
-                TestSupport.assertClose("c after streaming", full.cN(), s.c(), TOL, 0);
+                Fixtures.assertClose("c after streaming", full.cN(), s.c(), TOL, 0);
             }
             s.reset(); // a reset state starts a new sequence
-            TestSupport.assertClose("after reset", slice(full.output(), new int[] {batch, hOut}, 0),
+            Fixtures.assertClose("after reset", slice(full.output(), new int[] {batch, hOut}, 0),
                 m.step(slice(x, new int[] {batch, spec.inputSize()}, 0), s), TOL, 0);
         }
     }
@@ -92,10 +93,10 @@ class SemanticsTest {
                 h0.reshape(states, 1, spec.outputHiddenSize()),
                 c0 == null ? null : c0.reshape(states, 1, spec.hiddenSize()), null);
             assertEquals(2, one.output().dim());
-            TestSupport.assertSame("output", batched.output().reshape(one.output().shape()), one.output());
-            TestSupport.assertSame("h_n", batched.hN().reshape(one.hN().shape()), one.hN());
+            Fixtures.assertSame("output", batched.output().reshape(one.output().shape()), one.output());
+            Fixtures.assertSame("h_n", batched.hN().reshape(one.hN().shape()), one.hN());
             if (c0 != null) {
-                TestSupport.assertSame("c_n", batched.cN().reshape(one.cN().shape()), one.cN());
+                Fixtures.assertSame("c_n", batched.cN().reshape(one.cN().shape()), one.cN());
             }
         }
     }
@@ -123,15 +124,15 @@ class SemanticsTest {
                 Tensor c0n = c0All == null ? null
                     : Tensor.of(pick(c0All, states, batch, spec.hiddenSize(), n), states, 1, spec.hiddenSize());
                 RnnOutput alone = m.forward(xn, h0n, c0n, null);
-                TestSupport.assertClose("sequence " + n + " output",
+                Fixtures.assertClose("sequence " + n + " output",
                     alone.output(), slice(packed.output(), new int[] {1, len, 2 * hOut}, n * seqLen * 2 * hOut), TOL, 0);
                 for (int i = (n * seqLen + len) * 2 * hOut; i < (n + 1) * seqLen * 2 * hOut; i++) {
                     assertEquals(0f, out[i], "padding of sequence " + n + " must be zero");
                 }
-                TestSupport.assertClose("sequence " + n + " h_n", alone.hN(),
+                Fixtures.assertClose("sequence " + n + " h_n", alone.hN(),
                     Tensor.of(pick(packed.hN(), states, batch, hOut, n), states, 1, hOut), TOL, 0);
                 if (c0All != null) {
-                    TestSupport.assertClose("sequence " + n + " c_n", alone.cN(),
+                    Fixtures.assertClose("sequence " + n + " c_n", alone.cN(),
                         Tensor.of(pick(packed.cN(), states, batch, spec.hiddenSize(), n), states, 1, spec.hiddenSize()), TOL, 0);
                 }
             }
@@ -180,7 +181,7 @@ class SemanticsTest {
                     }
                 }
             }
-            TestSupport.assertClose("h_n", ra.hN(), rc.hN(), TOL, 0);
+            Fixtures.assertClose("h_n", ra.hN(), rc.hN(), TOL, 0);
         }
     }
 }

@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.cli;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,28 +23,16 @@ class FallbackTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) { }
-
-    private Run cli(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
+    private Fixtures.Cli cli(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
         List<String> all = new ArrayList<>(jvmArgs);
         all.add("-cp");
         all.add(System.getProperty("java.class.path"));
-        return cliWithClassPath(all, args);
+        return Fixtures.childCli(dir, all, 120, args);
     }
 
     /** Like cli, but jvmArgs carry their own -cp. */
-    private Run cliWithClassPath(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(jvmArgs);
-        cmd.add("-Djava.util.logging.SimpleFormatter.format=%4$s: %5$s%n");
-        cmd.add("dev.rnnengine.cli.Main");
-        cmd.addAll(List.of(args));
-        Path out = dir.resolve("out.txt");
-        Path err = dir.resolve("err.txt");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM did not finish");
-        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+    private Fixtures.Cli cliWithClassPath(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
+        return Fixtures.childCli(dir, jvmArgs, 120, args);
     }
 
     private static String[] infer(Path c, Path out, String backend) {
@@ -53,8 +42,8 @@ class FallbackTest {
 
     @Test
     void withoutTheVectorModuleAutoFallsBackAndForcingFails() throws Exception {
-        Path c = TestSupport.goldenCases().get(0);
-        Run auto = cli(List.of(), infer(c, dir.resolve("a.safetensors"), "auto"));
+        Path c = Fixtures.goldenCases().get(0);
+        Fixtures.Cli auto = cli(List.of(), infer(c, dir.resolve("a.safetensors"), "auto"));
         assertEquals(0, auto.code(), auto.err());
         List<String> lines = auto.err().lines().filter(l -> l.contains("vector")).toList();
         assertEquals(1, lines.size(), "one log line about vector: " + auto.err());
@@ -62,14 +51,14 @@ class FallbackTest {
 
         // OpenBLAS still runs, with the scalar gate math, and still matches PyTorch.
         Path blasOut = dir.resolve("b.safetensors");
-        Run blas = cli(List.of("--enable-native-access=ALL-UNNAMED"), infer(c, blasOut, "openblas"));
+        Fixtures.Cli blas = cli(List.of("--enable-native-access=ALL-UNNAMED"), infer(c, blasOut, "openblas"));
         assertEquals(0, blas.code(), blas.err());
         try (var got = dev.rnnengine.io.SafetensorsFile.open(blasOut);
              var exp = dev.rnnengine.io.SafetensorsFile.open(c.resolve("expected.safetensors"))) {
-            TestSupport.assertClose("output", exp.floats("output"), got.floats("output"));
+            Fixtures.assertClose("output", exp.floats("output"), got.floats("output"));
         }
 
-        Run forced = cli(List.of(), infer(c, dir.resolve("f.safetensors"), "vector"));
+        Fixtures.Cli forced = cli(List.of(), infer(c, dir.resolve("f.safetensors"), "vector"));
         assertEquals(1, forced.code());
         assertTrue(forced.err().contains("backend 'vector' is not available")
             && forced.err().contains("--add-modules jdk.incubator.vector"), forced.err());
@@ -77,18 +66,16 @@ class FallbackTest {
 
     @Test
     void withoutOpenBlasAnywhereForcingItSaysHowToGetIt() throws Exception {
-        Path c = TestSupport.goldenCases().get(0);
+        Path c = Fixtures.goldenCases().get(0);
         // Only the jar as a source, and a class path without the jar: nothing to load.
-        String cp = String.join(java.io.File.pathSeparator, java.util.Arrays.stream(
-            System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-            .filter(e -> !e.contains("bytedeco")).toList());
+        String cp = Fixtures.classPathWithout("bytedeco");
         List<String> jvm = List.of("--add-modules=jdk.incubator.vector", "-Drnn.openblas.sources=jar", "-cp", cp);
-        Run forced = cliWithClassPath(jvm, infer(c, dir.resolve("o.safetensors"), "openblas"));
+        Fixtures.Cli forced = cliWithClassPath(jvm, infer(c, dir.resolve("o.safetensors"), "openblas"));
         assertEquals(1, forced.code());
         assertTrue(forced.err().contains("backend 'openblas' is not available") && forced.err().contains("apt-get install libopenblas0")
             && forced.err().contains("org.bytedeco:openblas"), forced.err());
         // Neither the Vector API nor OpenBLAS: auto uses scalar, one line per skipped backend.
-        Run auto = cliWithClassPath(List.of("-Drnn.openblas.sources=jar", "-cp", cp),
+        Fixtures.Cli auto = cliWithClassPath(List.of("-Drnn.openblas.sources=jar", "-cp", cp),
             infer(c, dir.resolve("s.safetensors"), "auto"));
         assertEquals(0, auto.code(), auto.err());
         List<String> blasLines = auto.err().lines().filter(l -> l.contains("backend openblas unavailable")).toList();
@@ -97,35 +84,31 @@ class FallbackTest {
             blasLines.get(0));
         assertEquals(1, auto.err().lines().filter(l -> l.contains("backend vector unavailable")).count(), auto.err());
 
-        Run info = cliWithClassPath(jvm, "info", c.resolve("model.safetensors").toString());
+        Fixtures.Cli info = cliWithClassPath(jvm, "info", c.resolve("model.safetensors").toString());
         assertEquals(0, info.code(), info.err());
         assertTrue(info.out().contains("openblas  unavailable: OpenBLAS not found"), info.out());
     }
 
     @Test
     void withoutC2TheVectorBackendSaysSo() throws Exception {
-        Path c = TestSupport.goldenCases().get(0);
-        Run r = cli(List.of("--add-modules=jdk.incubator.vector", "-XX:TieredStopAtLevel=1"),
+        Path c = Fixtures.goldenCases().get(0);
+        Fixtures.Cli r = cli(List.of("--add-modules=jdk.incubator.vector", "-XX:TieredStopAtLevel=1"),
             infer(c, dir.resolve("c.safetensors"), "vector"));
         assertEquals(1, r.code());
         assertTrue(r.err().contains("C2 compiler is off") && r.err().contains("TieredStopAtLevel=1"), r.err());
     }
 
-    private static String classPathWithout(String part) {
-        return String.join(java.io.File.pathSeparator, java.util.Arrays.stream(
-            System.getProperty("java.class.path").split(java.io.File.pathSeparator)).filter(e -> !e.contains(part)).toList());
-    }
 
     @Test
     void withoutOneDnnAutoRunsEveryBatchOnTheSmallBatchBackendAndForcingSaysHowToGetIt() throws Exception {
-        Path c = TestSupport.goldenCases().get(0);
+        Path c = Fixtures.goldenCases().get(0);
         List<String> jvm = List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-            "-Drnn.onednn.sources=jar", "-cp", classPathWithout("bytedeco" + java.io.File.separator + "dnnl"));
-        Run forced = cliWithClassPath(jvm, infer(c, dir.resolve("d.safetensors"), "onednn"));
+            "-Drnn.onednn.sources=jar", "-cp", Fixtures.classPathWithout("bytedeco" + java.io.File.separator + "dnnl"));
+        Fixtures.Cli forced = cliWithClassPath(jvm, infer(c, dir.resolve("d.safetensors"), "onednn"));
         assertEquals(1, forced.code());
         assertTrue(forced.err().contains("backend 'onednn' is not available") && forced.err().contains("org.bytedeco:dnnl:")
             && forced.err().contains("rnn.onednn.path"), forced.err());
-        Run auto = cliWithClassPath(jvm, infer(c, dir.resolve("a.safetensors"), "auto"));
+        Fixtures.Cli auto = cliWithClassPath(jvm, infer(c, dir.resolve("a.safetensors"), "auto"));
         assertEquals(0, auto.code(), auto.err());
         List<String> lines = auto.err().lines().filter(l -> l.contains("onednn")).toList();
         assertEquals(1, lines.size(), auto.err());
@@ -138,8 +121,8 @@ class FallbackTest {
         Path lib2 = Path.of("/usr/lib/x86_64-linux-gnu/libdnnl.so.2");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(lib2),
             "Debian's libdnnl2 is not installed (.ci/run installs it for this test)");
-        Path c = TestSupport.goldenCases().get(0);
-        Run forced = cli(List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        Path c = Fixtures.goldenCases().get(0);
+        Fixtures.Cli forced = cli(List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
             "-Drnn.onednn.path=" + lib2), infer(c, dir.resolve("d.safetensors"), "onednn"));
         assertEquals(1, forced.code());
         assertTrue(forced.err().contains("oneDNN 2.") && forced.err().contains("needs oneDNN 3.x"), forced.err());

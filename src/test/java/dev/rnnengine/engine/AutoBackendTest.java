@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.engine;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -17,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class AutoBackendTest {
     @Test
     void autoSplitsByBatchAndBothSidesAgreeWithScalar() {
-        assumeTrue(TestSupport.expectedBackends().containsAll(java.util.List.of("vector", "onednn")),
+        assumeTrue(Fixtures.expectedBackends().containsAll(java.util.List.of("vector", "onednn")),
             "needs vector and onednn (rnn.test.backends)");
         RnnSpec spec = new RnnSpec(CellMode.GRU, 11, 19, 2, true, false, true, 0);
         Map<String, Tensor> sd = StateDicts.random(spec, 4);
@@ -32,8 +33,8 @@ class AutoBackendTest {
                 }
                 RnnOutput ref = scalar.forward(x, null, null, lengths);
                 RnnOutput got = auto.forward(x, null, null, lengths);
-                TestSupport.assertClose("output N=" + batch, ref.output(), got.output(), 1e-5, 1e-4);
-                TestSupport.assertClose("h_n N=" + batch, ref.hN(), got.hN(), 1e-5, 1e-4);
+                Fixtures.assertClose("output N=" + batch, ref.output(), got.output(), 1e-5, 1e-4);
+                Fixtures.assertClose("h_n N=" + batch, ref.hN(), got.hN(), 1e-5, 1e-4);
             }
         }
     }

@@ -1,5 +1,6 @@
-package dev.rnnengine;
+package dev.rnnengine.api;
 
+import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,13 +26,13 @@ class GoldenTest {
     private static final AtomicInteger CHECKED = new AtomicInteger();
 
     static Stream<Arguments> cases() {
-        return TestSupport.configs().stream()
-            .flatMap(b -> TestSupport.goldenCases().stream().map(c -> Arguments.of(b, c.getFileName().toString(), c)));
+        return Fixtures.configs().stream()
+            .flatMap(b -> Fixtures.goldenCases().stream().map(c -> Arguments.of(b, c.getFileName().toString(), c)));
     }
 
     @Test
     void everyExpectedBackendIsAvailable() {
-        for (String b : TestSupport.expectedBackends()) {
+        for (String b : Fixtures.expectedBackends()) {
             Backends.Availability a = Backends.availability(b);
             assertTrue(a.available(), "backend " + b + " must run here: " + a.reason());
         }
@@ -39,12 +40,12 @@ class GoldenTest {
 
     @Test
     void thereAreGoldenCases() {
-        assertTrue(TestSupport.goldenCases().size() >= 50, "golden cases missing from test resources");
+        assertTrue(Fixtures.goldenCases().size() >= 50, "golden cases missing from test resources");
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void matchesPyTorch(TestSupport.Config config, String name, Path dir) throws Exception {
+    void matchesPyTorch(Fixtures.Config config, String name, Path dir) throws Exception {
         String backend = config.backend();
         EngineOptions opts = new EngineOptions(backend, config.threads());
         try (RnnModel model = RnnModel.load(dir.resolve("model.safetensors"), opts, Map.of());
@@ -53,10 +54,10 @@ class GoldenTest {
             assertEquals(backend, model.backendName(), "the model must run on the backend asked for");
             InputFile i = InputFile.read(in);
             RnnOutput out = model.forward(i.input(), i.h0(), i.c0(), i.lengths());
-            TestSupport.assertClose(name + " output", exp.floats("output"), out.output());
-            TestSupport.assertClose(name + " h_n", exp.floats("h_n"), out.hN());
+            Fixtures.assertClose(name + " output", exp.floats("output"), out.output());
+            Fixtures.assertClose(name + " h_n", exp.floats("h_n"), out.hN());
             if (exp.contains("c_n")) {
-                TestSupport.assertClose(name + " c_n", exp.floats("c_n"), out.cN());
+                Fixtures.assertClose(name + " c_n", exp.floats("c_n"), out.cN());
             } else {
                 assertNull(out.cN());
             }
@@ -67,7 +68,7 @@ class GoldenTest {
     @AfterAll
     static void noCaseWasSkipped() {
         // A silent skip (filtered case, unavailable backend) must not look like a pass.
-        int expected = TestSupport.configs().size() * TestSupport.goldenCases().size();
+        int expected = Fixtures.configs().size() * Fixtures.goldenCases().size();
         assertEquals(expected, CHECKED.get(), "golden checks actually run");
     }
 }

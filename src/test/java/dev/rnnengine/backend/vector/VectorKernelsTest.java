@@ -1,0 +1,170 @@
+package dev.rnnengine.backend.vector;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.rnnengine.core.CellMode;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The vector kernels alone, over sizes that sweep every tail (vector blocks, GEMM register
+ * blocks and cache blocks), against plain double-precision loops. Surefire runs this class at
+ * the CPU's preferred width and again at 128 and 256 bits ({@code -Drnn.vector.bits}), so a
+ * kernel that only works at one width fails.
+ */
+class VectorKernelsTest {
+    private static float[] random(long seed, int n) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) r.nextDouble(-1, 1);
+        }
+        return a;
+    }
+
+    @Test
+    void theWidthIsTheOneAskedFor() {
+        String bits = System.getProperty(VectorKernels.BITS_PROPERTY);
+        if (bits != null) {
+            assertEquals(Integer.parseInt(bits), VectorKernels.S.vectorBitSize(), "-D" + VectorKernels.BITS_PROPERTY);
+        }
+        assertEquals(VectorKernels.S.vectorBitSize() / 32, VectorKernels.V);
+    }
+
+    static Stream<Arguments> gemmSizes() {
+        int[] rows = {1, 3, 4, 5, 9, 33, 70};
+        int[] cols = {1, 2, 7, 128, 129, 300};
+        int[] hidden = {1, 5, 8, 17, 33};
+        return IntStream.range(0, rows.length * cols.length)
+            .mapToObj(i -> Arguments.of(rows[i % rows.length], cols[i / rows.length], hidden[i % hidden.length], 1 + i % 4));
+    }
+
+    /** out = bias + x W^T over pair panels and unit panels, every vector range, against double loops. */
+    @ParameterizedTest(name = "rows={0} cols={1} hidden={2} gates={3}")
+    @MethodSource("gemmSizes")
+    void gemmIsXTimesWTransposedPlusBias(int rows, int cols, int hidden, int gates) {
+        float[] x = random(1, rows * cols);
+        float[] w = random(2, gates * hidden * cols);
+        float[] b = random(3, gates * hidden);
+        int units = VectorKernels.units(hidden);
+        int width = units * gates * VectorKernels.V; // [u][g][V] row layout
+        float[] pairs = VectorKernels.packPairs(w, gates, hidden, cols);
+        float[] panels = VectorKernels.pack(w, gates, hidden, cols);
+        float[] bias = VectorKernels.packBias(b, gates, hidden);
+        float[] viaPairs = new float[rows * width];
+        float[] viaPanels = new float[rows * width];
+        int vectors = units * gates;
+        // In two pieces, as two workers would: the result must not depend on the split.
+        int mid = 2 * ((vectors + 1) / 4);
+        VectorKernels.gemm(x, 0, cols, rows, cols, pairs, 2, bias, viaPairs, 0, width, 0, mid);
+        VectorKernels.gemm(x, 0, cols, rows, cols, pairs, 2, bias, viaPairs, 0, width, mid, vectors);
+        VectorKernels.gemm(x, 0, cols, rows, cols, panels, gates, bias, viaPanels, 0, width, 0, vectors);
+        for (int r = 0; r < rows; r++) {
+            for (int g = 0; g < gates; g++) {
+                for (int j = 0; j < hidden; j++) {
+                    double want = b[g * hidden + j];
+                    for (int k = 0; k < cols; k++) {
+                        want += (double) x[r * cols + k] * w[(g * hidden + j) * cols + k];
+                    }
+                    int at = r * width + ((j / VectorKernels.V) * gates + g) * VectorKernels.V + j % VectorKernels.V;
+                    double tol = 1e-6 * Math.sqrt(cols) * 4;
+                    assertEquals(want, viaPairs[at], tol, "pair panels r=" + r + " g=" + g + " j=" + j);
+                    assertEquals(viaPairs[at], viaPanels[at], 0f, "unit panels give the same bits");
+                }
+            }
+        }
+    }
+
+    /** Sigmoid and tanh within 2 ulp-ish of Math over the whole range, and PyTorch's answers at the ends. */
+    @Test
+    void activateMatchesMathAcrossTheRange() {
+        int n = 4096 * VectorKernels.V;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (-100 + 200.0 * i / n);
+        }
+        float[] sig = x.clone();
+        float[] tanh = x.clone();
+        VectorKernels.activate(sig, 0, n / VectorKernels.V, VectorKernels.V, 1, 0, 1, 0);
+        VectorKernels.activate(tanh, 0, n / VectorKernels.V, VectorKernels.V, 1, 0, 0, 1);
+        for (int i = 0; i < n; i++) {
+            double s = 1 / (1 + Math.exp(-x[i]));
+            double t = Math.tanh(x[i]);
+            assertEquals(s, sig[i], 3e-7 * Math.max(s, 1e-30) + 1e-37, "sigmoid(" + x[i] + ")");
+            assertEquals(t, tanh[i], 3e-7 * Math.abs(t) + 1e-37, "tanh(" + x[i] + ")");
+        }
+        float[] edge = new float[VectorKernels.V];
+        edge[0] = Float.NaN;
+        edge[1 % VectorKernels.V] = Float.POSITIVE_INFINITY;
+        float[] e1 = edge.clone();
+        VectorKernels.activate(e1, 0, 1, VectorKernels.V, 1, 0, 1, 0);
+        assertTrue(Float.isNaN(e1[0]), "sigmoid(NaN) is NaN");
+        if (VectorKernels.V > 1) {
+            assertEquals(1f, e1[1], 0f, "sigmoid(+inf)");
+        }
+    }
+
+    static Stream<Arguments> stepSizes() {
+        return Stream.of(CellMode.values()).flatMap(m -> IntStream.of(1, 7, 16, 17, 40, 129)
+            .mapToObj(h -> Arguments.of(m, h, new int[] {1, 5, 16, 33}[h % 4])));
+    }
+
+    /** One fused step (matrix product and gate math) against the cell's reference equations. */
+    @ParameterizedTest(name = "{0} hidden={1} cols={2}")
+    @MethodSource("stepSizes")
+    void stepKernelsMatchTheReferenceEquations(CellMode mode, int hidden, int cols) {
+        int gates = mode.gates();
+        int units = VectorKernels.units(hidden);
+        int hPad = units * VectorKernels.V;
+        float[] w = random(4, gates * hidden * cols);
+        float[] panels = VectorKernels.pack(w, gates, hidden, cols);
+        float[] h = random(5, cols);
+        float[] xpTorch = random(6, gates * hidden); // [g][H]: W_ih x + biases
+        float[] bhn = mode == CellMode.GRU ? random(7, hidden) : null;
+        float[] xp = VectorKernels.packBias(xpTorch, gates, hidden); // the same values in [u][g][V]
+        float[] c = new float[hPad];
+        float[] cRef = random(8, hidden);
+        System.arraycopy(cRef, 0, c, 0, hidden);
+        float[] hNew = new float[hPad];
+        float[] hPrev = new float[hPad]; // GRU reads h_prev per unit: the step's own input, padded
+        System.arraycopy(h, 0, hPrev, 0, Math.min(cols, hidden));
+        float[] hForGru = mode == CellMode.GRU ? pad(h, hPad) : h;
+        switch (mode) {
+            case LSTM -> VectorKernels.lstmStep(panels, cols, h, 0, xp, 0, c, 0, hNew, 0, 0, units);
+            case GRU -> VectorKernels.gruStep(panels, cols, hForGru, 0, xp, 0,
+                VectorKernels.packBias(bhn, 1, hidden), hNew, 0, 0, units);
+            case RNN_TANH, RNN_RELU -> VectorKernels.rnnStep(panels, cols, h, 0, xp, 0, mode == CellMode.RNN_RELU,
+                hNew, 0, 0, units);
+        }
+        // The reference: gh = W_hh h in double, then CellMode.reference.
+        float[] gh = new float[gates * hidden];
+        for (int r = 0; r < gates * hidden; r++) {
+            double acc = 0;
+            for (int k = 0; k < cols; k++) {
+                acc += (double) w[r * cols + k] * h[k];
+            }
+            gh[r] = (float) acc;
+        }
+        float[] want = new float[hidden];
+        mode.reference(xpTorch, 0, gh, 0, bhn, hForGru, 0, cRef, 0, want, 0, hidden, 0, hidden);
+        double tol = 2e-6 * Math.sqrt(cols) + 1e-6;
+        for (int j = 0; j < hidden; j++) {
+            assertEquals(want[j], hNew[j], tol, mode + " h[" + j + "]");
+            if (mode == CellMode.LSTM) {
+                assertEquals(cRef[j], c[j], tol, "c[" + j + "]");
+            }
+        }
+    }
+
+    private static float[] pad(float[] a, int n) {
+        float[] p = new float[Math.max(n, a.length)];
+        System.arraycopy(a, 0, p, 0, a.length);
+        return p;
+    }
+}
