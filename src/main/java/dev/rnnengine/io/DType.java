@@ -12,16 +12,6 @@ public enum DType {
         this.size = size;
     }
 
-    /** True for the types {@link SafetensorsFile#floats} converts: F32, F64, F16, BF16. */
-    public boolean isFloat() {
-        return this == F32 || this == F64 || this == F16 || this == BF16;
-    }
-
-    /** True for the types {@link SafetensorsFile#longs} converts: I64, I32. */
-    public boolean isIndex() {
-        return this == I64 || this == I32;
-    }
-
     /** The type named in a header, or null when the name is unknown. */
     static DType byName(String name) {
         for (DType t : values()) {

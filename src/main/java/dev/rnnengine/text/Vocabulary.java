@@ -43,11 +43,6 @@ public final class Vocabulary {
         return tokens.size();
     }
 
-    /** The token of an id. */
-    public String token(int id) {
-        return tokens.get(id);
-    }
-
     /** The id of out-of-vocabulary tokens. */
     public int unkIndex() {
         return unkIndex;

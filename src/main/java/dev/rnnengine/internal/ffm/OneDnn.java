@@ -268,11 +268,6 @@ public final class OneDnn {
         };
     }
 
-    /** The process's CPU engine. */
-    public MemorySegment engine() {
-        return engine;
-    }
-
     /**
      * Sets the OpenMP thread count of the calling thread's next parallel regions (OpenMP keeps
      * it per thread): oneDNN sizes its work split and scratchpad by it.
@@ -335,11 +330,6 @@ public final class OneDnn {
         private final List<MemorySegment> handles = new ArrayList<>();
         private final List<MethodHandle> destroyers = new ArrayList<>();
         private final List<String> names = new ArrayList<>();
-
-        /** The arena native buffers of this owner are allocated in. */
-        public Arena arena() {
-            return arena;
-        }
 
         /** Takes ownership of the handle written to {@code out} by a successful create call. */
         private synchronized MemorySegment own(MemorySegment out, MethodHandle destroy, String name) {
