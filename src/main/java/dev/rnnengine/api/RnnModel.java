@@ -9,6 +9,7 @@ import dev.rnnengine.engine.CallGuard;
 import dev.rnnengine.engine.LayerWeights;
 import dev.rnnengine.engine.PreparedModel;
 import dev.rnnengine.internal.Sizes;
+import dev.rnnengine.internal.SlotPool;
 import dev.rnnengine.io.MalformedFileException;
 import dev.rnnengine.io.ModelFile;
 import dev.rnnengine.io.SafetensorsFile;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.StringJoiner;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * A loaded {@code nn.RNN}, {@code nn.LSTM} or {@code nn.GRU}, running on one backend with
@@ -39,14 +39,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 public final class RnnModel implements AutoCloseable {
     private final RnnSpec spec;
     private final PreparedModel prepared;
-    private final int threads;
     private final CallGuard guard = new CallGuard("model");
-    private final ConcurrentLinkedQueue<Staging> stagingPool = new ConcurrentLinkedQueue<>();
+    private final SlotPool<Staging> stagingPool = new SlotPool<>(32);
 
-    private RnnModel(RnnSpec spec, PreparedModel prepared, int threads) {
+    private RnnModel(RnnSpec spec, PreparedModel prepared) {
         this.spec = spec;
         this.prepared = prepared;
-        this.threads = threads;
     }
 
     /**
@@ -55,56 +53,29 @@ public final class RnnModel implements AutoCloseable {
      */
     static final class Staging {
         final Call call = new Call();
-        private float[] xCopy = new float[0];
-        private float[] h0Copy = new float[0];
-        private float[] c0Copy = new float[0];
-        private float[] xT = new float[0];
-        private float[] yT = new float[0];
+        final Buffer xCopy = new Buffer();
+        final Buffer h0Copy = new Buffer();
+        final Buffer c0Copy = new Buffer();
+        final Buffer xTransposed = new Buffer();
+        final Buffer yTransposed = new Buffer();
+    }
 
-        /** The input's elements from index 0: its own array, or a copy. */
-        float[] x(Tensor t) {
-            if (wholeArray(t)) {
+    /** A reusable array that grows to the largest call seen. */
+    static final class Buffer {
+        private float[] a = new float[0];
+
+        float[] atLeast(int size) {
+            return a.length < size ? (a = new float[size]) : a;
+        }
+
+        /** The tensor's elements from index 0: its own array when it is one whole array, else a copy here. */
+        float[] elementsOf(Tensor t) {
+            if (t.isArrayBacked() && t.arrayOffset() == 0) {
                 return t.array();
             }
-            xCopy = grow(xCopy, t.numel());
-            t.copyTo(xCopy, 0);
-            return xCopy;
-        }
-
-        float[] h0(Tensor t) {
-            if (wholeArray(t)) {
-                return t.array();
-            }
-            h0Copy = grow(h0Copy, t.numel());
-            t.copyTo(h0Copy, 0);
-            return h0Copy;
-        }
-
-        float[] c0(Tensor t) {
-            if (wholeArray(t)) {
-                return t.array();
-            }
-            c0Copy = grow(c0Copy, t.numel());
-            t.copyTo(c0Copy, 0);
-            return c0Copy;
-        }
-
-        /** The time-major copy of a batch-first input. */
-        float[] xTransposed(int size) {
-            return xT = grow(xT, size);
-        }
-
-        /** The time-major output of a batch-first call, before its transpose. */
-        float[] yTransposed(int size) {
-            return yT = grow(yT, size);
-        }
-
-        private static boolean wholeArray(Tensor t) {
-            return t.isArrayBacked() && t.arrayOffset() == 0;
-        }
-
-        private static float[] grow(float[] a, int size) {
-            return a.length < size ? new float[size] : a;
+            float[] copy = atLeast(t.numel());
+            t.copyTo(copy, 0);
+            return copy;
         }
     }
 
@@ -167,8 +138,7 @@ public final class RnnModel implements AutoCloseable {
     }
 
     private static RnnModel prepare(RnnSpec spec, List<LayerWeights> weights, EngineOptions options) {
-        PreparedModel prepared = Backends.prepare(options.backend(), spec, weights, options.threads());
-        return new RnnModel(spec, prepared, options.threads());
+        return new RnnModel(spec, Backends.prepare(options.backend(), spec, weights, options.threads()));
     }
 
     private static List<LayerWeights> layerWeights(RnnSpec spec, Map<String, Tensor> sd) {
@@ -238,13 +208,14 @@ public final class RnnModel implements AutoCloseable {
     }
 
     /**
-     * The worker threads this model may use.
+     * The threads this model uses: the options' count, capped at the processors this JVM may
+     * use (the same policy for every backend).
      *
      * @throws IllegalStateException if the model is closed
      */
     public int threads() {
         guard.checkOpen();
-        return threads;
+        return prepared.threads();
     }
 
     /** For {@link RnnState}: throws {@link IllegalStateException} once the model is closed. */
@@ -319,17 +290,17 @@ public final class RnnModel implements AutoCloseable {
             try {
                 a.seqLen = seqLen;
                 a.batch = batch;
-                float[] x = st.x(input);
+                float[] x = st.xCopy.elementsOf(input);
                 if (transpose) {
-                    float[] xt = st.xTransposed(input.numel());
+                    float[] xt = st.xTransposed.atLeast(input.numel());
                     swapLeadingDims(x, batch, seqLen, spec.inputSize(), xt);
                     x = xt;
                 }
                 a.x = x;
-                a.h0 = h0 == null ? null : st.h0(h0);
-                a.c0 = c0 == null ? null : st.c0(c0);
+                a.h0 = h0 == null ? null : st.h0Copy.elementsOf(h0);
+                a.c0 = c0 == null ? null : st.c0Copy.elementsOf(c0);
                 a.lengths = lengths;
-                a.y = transpose ? st.yTransposed(y.length) : y;
+                a.y = transpose ? st.yTransposed.atLeast(y.length) : y;
                 a.hN = hN;
                 a.cN = cN;
                 prepared.forward(a);
@@ -383,7 +354,8 @@ public final class RnnModel implements AutoCloseable {
      * @return the top layer's new hidden state {@code (N, H_out)}: a view owned by the state,
      *         overwritten by its next step
      * @throws IllegalArgumentException if x's shape does not fit, or the state belongs to another model
-     * @throws IllegalStateException if the model or the state is closed
+     * @throws IllegalStateException if the model or the state is closed, or another thread is
+     *         stepping the same state (a state belongs to one stream)
      */
     public Tensor step(Tensor x, RnnState state) {
         Objects.requireNonNull(x, "x");

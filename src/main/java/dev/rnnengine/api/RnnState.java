@@ -10,8 +10,9 @@ import java.util.Arrays;
 /**
  * The recurrent state of {@code batch} sequences streamed through {@link RnnModel#step}.
  *
- * <p>A state belongs to one model and one stream: it is not safe for concurrent use, but
- * distinct states of one model may step concurrently. Stepping allocates nothing.
+ * <p>A state belongs to one model and one stream: a second thread stepping, setting or
+ * resetting it while another does is refused with {@link IllegalStateException} (never a mixed
+ * result); distinct states of one model may step concurrently. Stepping allocates nothing.
  */
 public final class RnnState {
     private final RnnModel model;
@@ -21,6 +22,8 @@ public final class RnnState {
     private final float[] out; // (N, H_out)
     private final Tensor outView;
     private final RnnModel.Staging staging = new RnnModel.Staging();
+    // A state belongs to one stream: a second thread using it at once is refused, not mixed in.
+    private final java.util.concurrent.atomic.AtomicBoolean inUse = new java.util.concurrent.atomic.AtomicBoolean();
 
     RnnState(RnnModel model, int batch) {
         RnnSpec spec = model.spec();
@@ -78,7 +81,7 @@ public final class RnnState {
      * @param h0 {@code (L, N, H_out)}
      * @param c0 LSTM: {@code (L, N, H)}; must be null otherwise
      * @throws IllegalArgumentException if a shape does not match
-     * @throws IllegalStateException if the model is closed
+     * @throws IllegalStateException if the model is closed, or another thread is using the state
      */
     public void set(Tensor h0, Tensor c0) {
         RnnSpec spec = model.spec();
@@ -94,37 +97,62 @@ public final class RnnState {
             if (!Arrays.equals(c0.shape(), cShape)) {
                 throw new IllegalArgumentException("Expected cell size " + Arrays.toString(cShape) + ", got " + c0.shapeString());
             }
-            c0.copyTo(c, 0);
         }
-        h0.copyTo(h, 0);
+        enter();
+        try {
+            if (c0 != null) {
+                c0.copyTo(c, 0);
+            }
+            h0.copyTo(h, 0);
+        } finally {
+            inUse.set(false);
+        }
     }
 
     /**
      * Zeroes the state, to start new sequences.
      *
-     * @throws IllegalStateException if the model is closed
+     * @throws IllegalStateException if the model is closed, or another thread is using the state
      */
     public void reset() {
         model.checkOpen();
-        Arrays.fill(h, 0f);
-        if (c != null) {
-            Arrays.fill(c, 0f);
+        enter();
+        try {
+            Arrays.fill(h, 0f);
+            if (c != null) {
+                Arrays.fill(c, 0f);
+            }
+        } finally {
+            inUse.set(false);
         }
     }
 
-    /** One step: the backend reads and overwrites h and c in place (see ForwardArgs). */
+    /** One step: the driver reads and overwrites h and c in place ({@code Call}'s h0 == hN). */
     Tensor advance(PreparedModel prepared, Tensor x) {
-        Call args = staging.call;
-        args.seqLen = 1;
-        args.batch = batch;
-        args.x = staging.x(x);
-        args.h0 = h;
-        args.hN = h;
-        args.c0 = c;
-        args.cN = c;
-        args.lengths = null;
-        args.y = out; // (1, N, H_out): the top layer's new h
-        prepared.forward(args);
-        return outView;
+        enter();
+        try {
+            Call args = staging.call;
+            args.seqLen = 1;
+            args.batch = batch;
+            args.x = staging.xCopy.elementsOf(x);
+            args.h0 = h;
+            args.hN = h;
+            args.c0 = c;
+            args.cN = c;
+            args.lengths = null;
+            args.y = out; // (1, N, H_out): the top layer's new h
+            prepared.forward(args);
+            return outView;
+        } finally {
+            staging.call.x = null; // pins no caller's array
+            inUse.set(false);
+        }
+    }
+
+    private void enter() {
+        if (!inUse.compareAndSet(false, true)) {
+            throw new IllegalStateException("this state is in use by another thread: a state belongs to one stream "
+                + "(make one state per thread, or synchronize)");
+        }
     }
 }

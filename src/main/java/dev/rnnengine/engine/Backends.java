@@ -98,12 +98,14 @@ public final class Backends {
     /**
      * Prepares a model on a backend: a named one must be available; {@code auto} picks the
      * best available one for small batches and, when oneDNN is here, routes large calls to it
-     * ({@link Router}), logging one line for each better backend it goes without.
+     * ({@link Router}), logging one line for each better backend it goes without. The thread
+     * count goes through {@link Threads#effective}, for every backend alike.
      *
      * @throws IllegalArgumentException if the name is not a backend
      * @throws UnsupportedOperationException if a named backend cannot run here, or cannot run this spec
      */
-    public static PreparedModel prepare(String name, RnnSpec spec, List<LayerWeights> weights, int threads) {
+    public static PreparedModel prepare(String name, RnnSpec spec, List<LayerWeights> weights, int requestedThreads) {
+        int threads = Threads.effective(requestedThreads);
         if (!name.equals(AUTO)) {
             Availability a = availability(name);
             if (!a.available()) {

@@ -1,14 +1,14 @@
 package dev.rnnengine.engine;
 
 import dev.rnnengine.core.RnnSpec;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import dev.rnnengine.internal.SlotPool;
 
 /**
  * A {@link PreparedModel} that runs one backend's {@link Kernels}: {@link StepDriver} for step
  * kernels, {@link LayerDriver} for whole-layer kernels. Each call borrows a typed workspace
  * (the driver's buffers and the kernels' context) from this driver's own pool, so a warm call
- * allocates nothing, and a model routed to several drivers by {@code auto} keeps each
- * driver's workspaces apart.
+ * allocates nothing (the pool neither), and a model routed to several drivers by {@code auto}
+ * keeps each driver's workspaces apart.
  *
  * @param <W> the workspace type
  */
@@ -16,12 +16,14 @@ public abstract class Driver<W> implements PreparedModel {
     final RnnSpec spec;
     private final String name;
     private final Kernels kernels;
-    private final ConcurrentLinkedQueue<W> idle = new ConcurrentLinkedQueue<>();
+    private final int threads;
+    private final SlotPool<W> idle = new SlotPool<>(32);
 
-    Driver(String name, RnnSpec spec, Kernels kernels) {
+    Driver(String name, RnnSpec spec, Kernels kernels, int threads) {
         this.name = name;
         this.spec = spec;
         this.kernels = kernels;
+        this.threads = threads;
     }
 
     /**
@@ -34,7 +36,7 @@ public abstract class Driver<W> implements PreparedModel {
             return new StepDriver<>(backend, spec, k, threads);
         }
         if (kernels instanceof LayerKernels<?> k) {
-            return new LayerDriver<>(backend, spec, k);
+            return new LayerDriver<>(backend, spec, k, threads);
         }
         throw new IllegalArgumentException(backend + " made kernels of an unknown kind: " + kernels.getClass());
     }
@@ -63,8 +65,20 @@ public abstract class Driver<W> implements PreparedModel {
     }
 
     @Override
+    public int threads() {
+        return threads;
+    }
+
+    /** Releases what the driver itself holds (its worker pool); after the kernels are closed. */
+    void release() { }
+
+    @Override
     public void close() {
         idle.clear();
-        kernels.close();
+        try {
+            kernels.close();
+        } finally {
+            release();
+        }
     }
 }

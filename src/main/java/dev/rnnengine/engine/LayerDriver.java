@@ -14,8 +14,8 @@ import dev.rnnengine.internal.Sizes;
 final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
     private final LayerKernels<C> kernels;
 
-    LayerDriver(String name, RnnSpec spec, LayerKernels<C> kernels) {
-        super(name, spec, kernels);
+    LayerDriver(String name, RnnSpec spec, LayerKernels<C> kernels, int threads) {
+        super(name, spec, kernels, threads);
         this.kernels = kernels;
     }
 
@@ -27,10 +27,22 @@ final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
     @Override
     void run(Workspace w, Call call) {
         kernels.begin(w.ctx);
+        Throwable failed = null;
         try {
             w.run(call);
+        } catch (RuntimeException | Error e) {
+            failed = e;
+            throw e;
         } finally {
-            kernels.end(w.ctx);
+            w.lengths.clear();
+            try {
+                kernels.end(w.ctx);
+            } catch (RuntimeException | Error e) {
+                if (failed == null) {
+                    throw e;
+                }
+                failed.addSuppressed(e); // the call's own failure is the one to report
+            }
         }
     }
 

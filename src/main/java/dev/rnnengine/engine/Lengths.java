@@ -72,6 +72,11 @@ final class Lengths {
         return true;
     }
 
+    /** Drops the reference to the caller's lengths (the plan stays valid until the next {@link #plan}). */
+    void clear() {
+        lengths = null;
+    }
+
     /** True when every sequence has the call's full length. */
     boolean uniform() {
         return lengths == null;

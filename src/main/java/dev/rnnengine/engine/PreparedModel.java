@@ -11,6 +11,9 @@ public interface PreparedModel extends AutoCloseable {
     /** The backend that runs it ({@code vector}, or {@code vector+onednn} for auto's split). */
     String backendName();
 
+    /** The threads it uses (the request capped by {@link Threads#effective}). */
+    int threads();
+
     /** Frees the kernels' resources; called once, after every call in flight has returned. */
     @Override
     void close();

@@ -29,6 +29,11 @@ final class Router implements PreparedModel {
     }
 
     @Override
+    public int threads() {
+        return small.threads();
+    }
+
+    @Override
     public void close() {
         try {
             small.close();

@@ -25,10 +25,10 @@ final class StepDriver<C> extends Driver<StepDriver<C>.Workspace> {
     private final boolean proj;
 
     StepDriver(String name, RnnSpec spec, StepKernels<C> kernels, int threads) {
-        super(name, spec, kernels);
+        super(name, spec, kernels, threads);
         this.kernels = kernels;
         this.geo = kernels.geometry();
-        this.pool = geo.driverThreads() && threads > 1 ? WorkerPool.shared(threads) : null;
+        this.pool = geo.driverThreads() && threads > 1 ? WorkerPool.acquire(threads) : null;
         this.units = ceilDiv(spec.hiddenSize(), geo.unitBlock());
         this.proj = spec.projSize() > 0;
         this.outParts = proj ? ceilDiv(spec.outputHiddenSize(), geo.projectionBlock()) : 0;
@@ -44,23 +44,34 @@ final class StepDriver<C> extends Driver<StepDriver<C>.Workspace> {
     }
 
     @Override
+    void release() {
+        if (pool != null) {
+            pool.release();
+        }
+    }
+
+    @Override
     Workspace newWorkspace() {
         return new Workspace();
     }
 
     @Override
     void run(Workspace w, Call call) {
-        w.bind(call);
-        kernels.begin();
         try {
-            if (pool == null) {
-                w.run(0, 1);
-            } else {
-                pool.run(w);
+            w.bind(call);
+            kernels.begin();
+            try {
+                if (pool == null) {
+                    w.run(0, 1);
+                } else {
+                    pool.run(w);
+                }
+            } finally {
+                kernels.end();
             }
         } finally {
-            kernels.end();
-            w.call = null;
+            w.call = null; // a pooled workspace pins no caller's arrays
+            w.lengths.clear();
         }
     }
 
@@ -193,11 +204,13 @@ final class StepDriver<C> extends Driver<StepDriver<C>.Workspace> {
             for (int s = 0; s < a.seqLen; s++) {
                 int t = dir == 0 ? s : a.seqLen - 1 - s;
                 int active = lengths.active(t);
-                kernels.step(ctx, layer, dir, hCur, xp[dir], t * batch, cell, proj ? kernelOut : hNext, batch,
-                    order, active, u0, u1);
-                if (proj) {
-                    barrier.await(); // every unit of o * tanh(c) is ready
-                    kernels.projectHidden(ctx, layer, dir, kernelOut, batch, hNext, q0, q1);
+                if (active > 0) { // every worker sees the same count: barriers stay matched
+                    kernels.step(ctx, layer, dir, hCur, xp[dir], t * batch, cell, proj ? kernelOut : hNext, batch,
+                        order, active, u0, u1);
+                    if (proj) {
+                        barrier.await(); // every unit of o * tanh(c) is ready
+                        kernels.projectHidden(ctx, layer, dir, kernelOut, batch, hNext, q0, q1);
+                    }
                 }
                 for (int i = 0; i < active; i++) {
                     int n = order[i];

@@ -11,7 +11,10 @@ package dev.rnnengine.engine;
  * writes only the rows and units it is given, so workers calling it concurrently on disjoint
  * unit ranges never touch the same element. {@code C} is the kernel's own scratch (sized by
  * the batch), made by {@link #newContext()}: one per direction, since the two directions of a
- * layer may run at once, kept with the driver's buffers and reused by later calls.
+ * layer may run at once, kept with the driver's buffers and reused by later calls. <b>All
+ * workers of a direction call {@link #project}, {@link #step} and {@link #projectHidden} at
+ * once with the same context</b>: its scratch must be split the same way (by unit or part),
+ * never used whole by one call. {@code BackendContractTest} runs two threads on one context.
  *
  * @param <C> the kernel's per-call context
  */

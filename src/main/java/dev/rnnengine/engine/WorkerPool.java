@@ -1,22 +1,24 @@
 package dev.rnnengine.engine;
 
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Persistent worker threads shared by every model that asks for the same thread count.
+ * Persistent worker threads shared by every open model that asks for the same thread count.
  *
  * <p>The caller is worker 0; {@code threads - 1} daemon threads are the others. Idle workers
  * spin briefly (a streaming caller's next step usually comes within microseconds), then
  * park. One task runs at a time: a caller that finds the pool busy runs its task alone on its
  * own thread, so several Java threads calling at once never oversubscribe the cores and
- * never wait for each other.
+ * never wait for each other. Pools are counted by their users ({@link #acquire},
+ * {@link #release}): when the last model using one closes, its threads end.
  */
-public final class WorkerPool {
+final class WorkerPool {
     /** Work split across workers; {@code abort} breaks its barriers when a worker fails. */
-    public interface Task {
+    interface Task {
         /** Runs worker {@code worker}'s share, {@code 0 <= worker < workers}. */
         void run(int worker, int workers);
 
@@ -24,13 +26,15 @@ public final class WorkerPool {
         void abort();
     }
 
-    private static final ConcurrentHashMap<Integer, WorkerPool> SHARED = new ConcurrentHashMap<>();
+    private static final Map<Integer, WorkerPool> SHARED = new HashMap<>(); // guarded by itself
     private static final long IDLE_SPIN_NANOS = 200_000;
 
     private final int size;
     private final Thread[] threads;
     private final ReentrantLock busy = new ReentrantLock();
     private final AtomicInteger remaining = new AtomicInteger();
+    private int users; // guarded by SHARED
+    private volatile boolean stopped;
     private volatile Task task;
     private volatile int epoch;
     private volatile Throwable failure;
@@ -43,24 +47,76 @@ public final class WorkerPool {
             Thread t = new Thread(() -> loop(id), "rnn-worker-" + id + "-of-" + size);
             t.setDaemon(true);
             threads[i - 1] = t;
-            t.start();
+            try {
+                t.start();
+            } catch (OutOfMemoryError | RuntimeException e) { // the process's thread limit
+                stop();
+                throw new IllegalStateException("could not start worker thread " + id + " of " + (size - 1) + " ("
+                    + e.getMessage() + "): use fewer threads, or raise the process's thread limit (ulimit -u)", e);
+            }
         }
     }
 
     /**
-     * The process-wide pool of {@code threads} workers (created on first use).
+     * The process-wide pool of {@code threads} workers, created on first use; pair with
+     * {@link #release()} when the user closes.
      *
      * @throws IllegalArgumentException if threads is below 1
+     * @throws IllegalStateException if the threads cannot be started
      */
-    public static WorkerPool shared(int threads) {
+    static WorkerPool acquire(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
-        return SHARED.computeIfAbsent(threads, WorkerPool::new);
+        synchronized (SHARED) {
+            WorkerPool p = SHARED.get(threads);
+            if (p == null) {
+                p = new WorkerPool(threads);
+                SHARED.put(threads, p);
+            }
+            p.users++;
+            return p;
+        }
+    }
+
+    /** Ends one user's claim; the last one stops the threads (a task in flight finishes first). */
+    void release() {
+        synchronized (SHARED) {
+            if (--users > 0) {
+                return;
+            }
+            SHARED.remove(size, this);
+        }
+        busy.lock(); // no task runs once we hold it
+        try {
+            stop();
+        } finally {
+            busy.unlock();
+        }
+    }
+
+    private void stop() {
+        stopped = true;
+        for (Thread t : threads) {
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /** The number of live pool threads in the process (for tests and {@code rnn soak}). */
+    static int liveThreads() {
+        synchronized (SHARED) {
+            int n = 0;
+            for (WorkerPool p : SHARED.values()) {
+                n += p.size - 1;
+            }
+            return n;
+        }
     }
 
     /** The number of workers, the caller included. */
-    public int size() {
+    int size() {
         return size;
     }
 
@@ -70,12 +126,16 @@ public final class WorkerPool {
      *
      * @throws RuntimeException the first failure of any worker
      */
-    public void run(Task t) {
+    void run(Task t) {
         if (size == 1 || !busy.tryLock()) {
             t.run(0, 1);
             return;
         }
         try {
+            if (stopped) { // released while this caller's model was closing: run alone
+                t.run(0, 1);
+                return;
+            }
             failure = null;
             task = t;
             remaining.set(size - 1);
@@ -94,7 +154,11 @@ public final class WorkerPool {
                 Thread.onSpinWait();
             }
             task = null;
-            Throwable f = mine != null ? mine : failure;
+            // A worker's own exception is the cause; the caller's is then only the broken barrier.
+            Throwable f = failure != null ? failure : mine;
+            if (failure != null && mine != null && mine != failure) {
+                failure.addSuppressed(mine);
+            }
             if (f instanceof RuntimeException re) {
                 throw re;
             }
@@ -114,6 +178,9 @@ public final class WorkerPool {
         while (true) {
             long spinStart = System.nanoTime();
             while (epoch == seen) {
+                if (stopped) {
+                    return;
+                }
                 if (System.nanoTime() - spinStart < IDLE_SPIN_NANOS) {
                     Thread.onSpinWait();
                 } else {

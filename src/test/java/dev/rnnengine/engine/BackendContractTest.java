@@ -54,6 +54,10 @@ class BackendContractTest {
         l.add(new Object[] {CellMode.GRU, 65, 257, 2, true, 0, 3, 6, true});
         // A batch past auto's split point, with many distinct lengths (a whole-layer backend runs one group per length).
         l.add(new Object[] {CellMode.LSTM, 17, 33, 2, true, 11, 20, 12, true});
+        // Packed and bidirectional for every cell, every sequence shorter than T (steps with no active row).
+        for (CellMode mode : CellMode.values()) {
+            l.add(new Object[] {mode, 9, 21, 2, true, 0, 6, 11, true});
+        }
         return l;
     }
 
@@ -106,7 +110,8 @@ class BackendContractTest {
     @MethodSource("cases")
     void forwardMatchesTheReference(String backend, CellMode mode, int d, int h, int layers, boolean bidir, int proj,
                                     int batch, int seqLen, boolean packed) {
-        RnnSpec spec = new RnnSpec(mode, d, h, layers, true, false, bidir, proj);
+        boolean bias = (h + d) % 5 != 0; // some cases without bias
+        RnnSpec spec = new RnnSpec(mode, d, h, layers, bias, false, bidir, proj);
         Map<String, Tensor> sd = StateDicts.random(spec, h * 31L + d);
         Tensor x = StateDicts.randn(d + h, seqLen, batch, d);
         int states = layers * spec.directions();
@@ -118,16 +123,19 @@ class BackendContractTest {
             for (int n = 0; n < batch; n++) {
                 lengths[n] = 1 + (n * 5) % seqLen;
             }
-            lengths[batch - 1] = seqLen;
+            // Usually one sequence spans T; the all-shorter cases (batch 6) leave tail steps empty.
+            lengths[batch - 1] = batch == 6 ? seqLen - 2 : seqLen;
         }
         RnnOutput ref = Reference.forward(spec, sd, x, h0, c0, lengths);
         Backend b = backend(backend);
         RnnOutput one = run(b, spec, sd, 1, x, h0, c0, lengths);
         RnnOutput two = run(b, spec, sd, 2, x, h0, c0, lengths);
+        // Three workers (more than this machine may have): uneven unit splits, 1 + 2 direction groups.
+        RnnOutput three = run(b, spec, sd, 3, x, h0, c0, lengths);
         // Float accumulation over depth K: error grows like sqrt(K) ulps.
         double atol = 3e-6 * Math.sqrt(Math.max(d, h) * (1 + layers));
-        for (RnnOutput[] pair : new RnnOutput[][] {{ref, one}, {ref, two}}) {
-            String at = pair[1] == one ? " at 1 thread" : " at 2 threads";
+        for (RnnOutput[] pair : new RnnOutput[][] {{ref, one}, {ref, two}, {ref, three}}) {
+            String at = pair[1] == one ? " at 1 thread" : pair[1] == two ? " at 2 threads" : " at 3 threads";
             Fixtures.assertClose("output" + at, pair[0].output(), pair[1].output(), atol, 1e-4);
             Fixtures.assertClose("h_n" + at, pair[0].hN(), pair[1].hN(), atol, 1e-4);
             if (c0 != null) {
@@ -137,10 +145,12 @@ class BackendContractTest {
         try (Kernels k = b.prepare(spec, Fixtures.layerWeights(spec, sd), 1)) {
             if (k instanceof StepKernels<?> s && s.geometry().driverThreads()) {
                 // The driver splits units, and each unit is computed alone: the same bits at any split.
-                Fixtures.assertSame("output 1 vs 2 threads", one.output(), two.output());
-                Fixtures.assertSame("h_n 1 vs 2 threads", one.hN(), two.hN());
-                if (c0 != null) {
-                    Fixtures.assertSame("c_n 1 vs 2 threads", one.cN(), two.cN());
+                for (RnnOutput other : new RnnOutput[] {two, three}) {
+                    Fixtures.assertSame("output 1 vs 2, 3 threads", one.output(), other.output());
+                    Fixtures.assertSame("h_n 1 vs 2, 3 threads", one.hN(), other.hN());
+                    if (c0 != null) {
+                        Fixtures.assertSame("c_n 1 vs 2, 3 threads", one.cN(), other.cN());
+                    }
                 }
             }
         }
@@ -163,7 +173,7 @@ class BackendContractTest {
      */
     @ParameterizedTest(name = "{0} {1} N={2}")
     @MethodSource("kernelCases")
-    void stepKernelsWriteOnlyTheRowsAndUnitsTheyAreGiven(String backend, RnnSpec spec, int batch) {
+    void stepKernelsWriteOnlyTheRowsAndUnitsTheyAreGiven(String backend, RnnSpec spec, int batch) throws Exception {
         Map<String, Tensor> sd = StateDicts.random(spec, 3);
         try (Kernels k = backend(backend).prepare(spec, Fixtures.layerWeights(spec, sd), 1)) {
             if (!(k instanceof StepKernels<?> s)) {
@@ -175,7 +185,7 @@ class BackendContractTest {
         KERNELS.incrementAndGet();
     }
 
-    private static <C> void checkSplits(StepKernels<C> k, RnnSpec spec, int batch) {
+    private static <C> void checkSplits(StepKernels<C> k, RnnSpec spec, int batch) throws Exception {
         StepKernels.Geometry g = k.geometry();
         int hidden = spec.hiddenSize();
         int hOut = spec.outputHiddenSize();
@@ -184,18 +194,22 @@ class BackendContractTest {
         C ctx = k.newContext();
         k.reserve(ctx, 1, batch);
         float[] x = StateDicts.randn(1, batch, spec.inputSize()).toArray();
+        float[] xCopy = x.clone();
         k.begin();
         try {
-            // Projection: [0, parts) at once, and in two pieces.
+            // Projection: [0, parts) at once; [0, k) and [k, n) each write their own elements, together all of them.
             float[] xpAll = fill(batch * g.xpStride(), Float.NaN);
             k.project(ctx, 0, 0, x, batch, xpAll, 0, g.inputParts());
-            float[] xpSplit = fill(batch * g.xpStride(), Float.NaN);
             int mid = g.inputParts() / 2;
-            k.project(ctx, 0, 0, x, batch, xpSplit, 0, mid);
-            k.project(ctx, 0, 0, x, batch, xpSplit, mid, g.inputParts());
-            assertArrayEquals(xpAll, xpSplit, "projection over [0, n) vs [0, k) + [k, n)");
+            float[] first = fill(batch * g.xpStride(), SENTINEL);
+            float[] second = fill(batch * g.xpStride(), SENTINEL);
+            k.project(ctx, 0, 0, x, batch, first, 0, mid);
+            k.project(ctx, 0, 0, x, batch, second, mid, g.inputParts());
+            assertDisjointUnion("projection", xpAll, first, second);
+            assertArrayEquals(xCopy, x, "the projection's input is not written");
 
             float[] h = StateDicts.randn(2, batch, g.hStride()).toArray();
+            float[] hCopy = h.clone();
             float[] c0 = StateDicts.randn(3, batch, g.cStride()).toArray();
             int outStride = proj ? g.cStride() : g.hStride();
             int[] all = new int[batch];
@@ -210,21 +224,28 @@ class BackendContractTest {
             int[] rows = batch == 1 ? new int[] {0} : new int[] {1, 3, 5};
             int u0 = units / 3;
             int u1 = Math.max(u0 + 1, 2 * units / 3);
-            float sentinel = -12345f;
-            float[] out = fill(batch * outStride, sentinel);
+            float[] out = fill(batch * outStride, SENTINEL);
             float[] c = c0.clone();
-            k.step(ctx, 0, 0, h, xpAll.clone(), 0, c, out, batch, rows, rows.length, u0, u1);
+            float[] xp = xpAll.clone();
+            k.step(ctx, 0, 0, h, xp, 0, c, out, batch, rows, rows.length, u0, u1);
+            assertArrayEquals(hCopy, h, "h is read, not written");
             int from = u0 * g.unitBlock();
             int to = Math.min(u1 * g.unitBlock(), hidden);
             for (int r = 0; r < batch; r++) {
                 boolean listed = contains(rows, r);
+                if (!listed) {
+                    for (int j = 0; j < g.xpStride(); j++) {
+                        assertEquals(xpAll[r * g.xpStride() + j], xp[r * g.xpStride() + j], 0f,
+                            "the input projection of row " + r + ", not the step's, is untouched");
+                    }
+                }
                 for (int j = 0; j < (proj ? hidden : hOut); j++) {
                     boolean mine = listed && j >= from && j < to;
                     float got = out[r * outStride + j];
                     if (mine) {
                         assertEquals(outFull[r * outStride + j], got, 0f, "row " + r + " unit " + j + " of the range");
                     } else {
-                        assertEquals(sentinel, got, 0f, "row " + r + " unit " + j + " is not the step's to write");
+                        assertEquals(SENTINEL, got, 0f, "row " + r + " unit " + j + " is not the step's to write");
                     }
                     if (spec.mode().hasCellState()) {
                         float want = mine ? cFull[r * g.cStride() + j] : c0[r * g.cStride() + j];
@@ -232,23 +253,75 @@ class BackendContractTest {
                     }
                 }
             }
+            // Two threads on one context, disjoint unit ranges at once (as the driver's workers do),
+            // many times: the same values as one full step, so the context's scratch is split by unit.
+            int half = units / 2;
+            for (int rep = 0; rep < 50 && half > 0; rep++) {
+                float[] out2 = fill(batch * outStride, Float.NaN);
+                float[] c2 = c0.clone();
+                float[] xp2 = xpAll.clone();
+                java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
+                Thread other = new Thread(() -> {
+                    try {
+                        go.await();
+                        k.step(ctx, 0, 0, h, xp2, 0, c2, out2, batch, all, batch, half, units);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                other.start();
+                go.await();
+                k.step(ctx, 0, 0, h, xp2, 0, c2, out2, batch, all, batch, 0, half);
+                other.join();
+                for (int r = 0; r < batch; r++) {
+                    for (int j = 0; j < (proj ? hidden : hOut); j++) {
+                        assertEquals(outFull[r * outStride + j], out2[r * outStride + j], 0f,
+                            "two threads on one context, row " + r + " unit " + j);
+                    }
+                }
+            }
             if (proj) {
-                // The projection over output blocks [0, k) then [k, n) equals one call over [0, n).
+                // The projection's output blocks: each part writes its own, together all of them.
                 int parts = (hOut + g.projectionBlock() - 1) / g.projectionBlock();
                 float[] hAll = fill(batch * g.hStride(), Float.NaN);
                 k.projectHidden(ctx, 0, 0, outFull, batch, hAll, 0, parts);
-                float[] hSplit = fill(batch * g.hStride(), Float.NaN);
-                k.projectHidden(ctx, 0, 0, outFull, batch, hSplit, 0, parts / 2);
-                k.projectHidden(ctx, 0, 0, outFull, batch, hSplit, parts / 2, parts);
+                float[] p1 = fill(batch * g.hStride(), SENTINEL);
+                float[] p2 = fill(batch * g.hStride(), SENTINEL);
+                k.projectHidden(ctx, 0, 0, outFull, batch, p1, 0, parts / 2);
+                k.projectHidden(ctx, 0, 0, outFull, batch, p2, parts / 2, parts);
                 for (int r = 0; r < batch; r++) {
                     for (int j = 0; j < hOut; j++) {
-                        assertEquals(hAll[r * g.hStride() + j], hSplit[r * g.hStride() + j], 0f, "projection row " + r);
+                        int i = r * g.hStride() + j;
+                        assertTrue((p1[i] == SENTINEL) != (p2[i] == SENTINEL), "projection element " + i + " written once");
+                        assertEquals(hAll[i], p1[i] == SENTINEL ? p2[i] : p1[i], 0f, "projection row " + r);
                     }
                 }
             }
         } finally {
             k.end();
         }
+    }
+
+    private static final float SENTINEL = -12345f;
+
+    /**
+     * Each element of {@code full} that a split wrote (not the sentinel) was written by exactly
+     * one of the two pieces, with the same value; elements neither wrote are padding nobody reads.
+     */
+    private static void assertDisjointUnion(String what, float[] full, float[] a, float[] b) {
+        int written = 0;
+        for (int i = 0; i < full.length; i++) {
+            boolean inA = a[i] != SENTINEL;
+            boolean inB = b[i] != SENTINEL;
+            assertTrue(!(inA && inB), what + " element " + i + " written by both pieces");
+            if (inA || inB) {
+                assertEquals(full[i], inA ? a[i] : b[i], 0f, what + " element " + i);
+                written++;
+            } else {
+                assertTrue(Float.isNaN(full[i]), what + " element " + i + " written whole but by neither piece");
+            }
+        }
+        assertTrue(written > 0, what + ": nothing written");
     }
 
     private static boolean contains(int[] a, int v) {

@@ -389,7 +389,11 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
     @Override
     public void end(Context ctx) {
         try {
-            release(ctx);
+            // A cached plan's Exec stays with this (pooled) context for its next call of the
+            // same shape: no lookup, no pool traffic. A temporary plan is freed now.
+            if (ctx.exec != null && !ctx.exec.plan.cached) {
+                release(ctx);
+            }
         } finally {
             CORES.release(permits);
         }
@@ -413,7 +417,15 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
         Exec e = ctx.exec;
         if (e == null || e.plan.batch != batch || e.plan.seqLen != seqLen) {
             release(ctx);
-            e = plan(batch, seqLen).borrow();
+            Plan p = plan(batch, seqLen);
+            try {
+                e = p.borrow();
+            } catch (RuntimeException | Error failure) {
+                if (!p.cached) {
+                    p.h.close(); // a temporary plan nobody else holds
+                }
+                throw failure;
+            }
             ctx.exec = e;
         }
         int in = layers[layer].inputSize;

@@ -7,6 +7,7 @@ import dev.rnnengine.engine.LayerWeights;
 import dev.rnnengine.engine.StepKernels;
 import dev.rnnengine.internal.Sizes;
 import dev.rnnengine.internal.ffm.OpenBlas;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -33,10 +34,33 @@ final class OpenBlasKernels implements StepKernels<OpenBlasKernels.Scratch> {
     private final int[] inSize;
     private final float[][] bias; // b_ih + b_hh by the cell's rule, or null
     private final float[][] bhn;  // GRU b_hn, or null
+    private final MemorySegment[] wIh; // the weights as heap segments, made once: a downcall allocates nothing
+    private final MemorySegment[] wHh;
+    private final MemorySegment[] wHr;
 
-    /** A call's W_hh h for every row {@code (N, G*H)}. */
+    /**
+     * A call's W_hh h for every row {@code (N, G*H)}, and the segments of the driver's arrays
+     * it has seen (its buffers are the same from call to call), so no downcall wraps an array anew.
+     */
     static final class Scratch {
         float[] hg = new float[0];
+        float[] xRow = new float[0]; // a streaming step's input, copied: the caller's array is not kept
+        private final float[][] arrays = new float[8][];
+        private final MemorySegment[] segments = new MemorySegment[8];
+        private int next;
+
+        MemorySegment of(float[] a) {
+            for (int i = 0; i < arrays.length; i++) {
+                if (arrays[i] == a) {
+                    return segments[i];
+                }
+            }
+            int i = next;
+            next = (next + 1) % arrays.length;
+            arrays[i] = a;
+            segments[i] = MemorySegment.ofArray(a);
+            return segments[i];
+        }
     }
 
     OpenBlasKernels(RnnSpec spec, List<LayerWeights> weights, OpenBlas blas, GateMath math, int threads) {
@@ -52,7 +76,13 @@ final class OpenBlasKernels implements StepKernels<OpenBlasKernels.Scratch> {
         this.inSize = new int[w.length];
         this.bias = new float[w.length][];
         this.bhn = new float[w.length][];
+        this.wIh = new MemorySegment[w.length];
+        this.wHh = new MemorySegment[w.length];
+        this.wHr = new MemorySegment[w.length];
         for (int lw = 0; lw < w.length; lw++) {
+            wIh[lw] = MemorySegment.ofArray(w[lw].wIh());
+            wHh[lw] = MemorySegment.ofArray(w[lw].wHh());
+            wHr[lw] = w[lw].wHr() == null ? null : MemorySegment.ofArray(w[lw].wHr());
             inSize[lw] = spec.layerInputSize(lw / dirs);
             bias[lw] = mode.presummedBias(w[lw].bIh(), w[lw].bHh());
             bhn[lw] = mode.separateRecurrentBias(w[lw].bHh());
@@ -108,9 +138,16 @@ final class OpenBlasKernels implements StepKernels<OpenBlasKernels.Scratch> {
         }
         float beta = b != null ? 1f : 0f;
         if (rows == 1) { // a streaming step: sgemv, since sgemm would repack W_ih
-            blas.sgemv(gh, in, 1f, w[lw].wIh(), 0, in, x, 0, beta, xp, 0);
+            if (s.xRow.length < in) {
+                s.xRow = new float[in];
+            }
+            System.arraycopy(x, 0, s.xRow, 0, in);
+            blas.sgemv(gh, in, 1f, wIh[lw], in, s.of(s.xRow), beta, s.of(xp));
         } else {
-            blas.sgemmNT(rows, gh, in, 1f, x, 0, in, w[lw].wIh(), 0, in, beta, xp, 0, gh);
+            // The caller's input is wrapped, not cached (a pooled scratch pins no caller's array):
+            // one small object per call of a whole sequence, which allocates its result anyway.
+            MemorySegment xs = layer == 0 ? MemorySegment.ofArray(x) : s.of(x);
+            blas.sgemmNT(rows, gh, in, 1f, xs, in, wIh[lw], in, beta, s.of(xp), gh);
         }
     }
 
@@ -120,9 +157,9 @@ final class OpenBlasKernels implements StepKernels<OpenBlasKernels.Scratch> {
         int lw = layer * dirs + dir;
         float[] hg = s.hg;
         if (batch == 1) {
-            blas.sgemv(gh, hOut, 1f, w[lw].wHh(), 0, hOut, h, 0, 0f, hg, 0);
+            blas.sgemv(gh, hOut, 1f, wHh[lw], hOut, s.of(h), 0f, s.of(hg));
         } else {
-            blas.sgemmNT(batch, gh, hOut, 1f, h, 0, hOut, w[lw].wHh(), 0, hOut, 0f, hg, 0, gh);
+            blas.sgemmNT(batch, gh, hOut, 1f, s.of(h), hOut, wHh[lw], hOut, 0f, s.of(hg), gh);
         }
         int outWidth = w[lw].wHr() != null ? hidden : hOut;
         for (int i = 0; i < n; i++) {
@@ -134,11 +171,14 @@ final class OpenBlasKernels implements StepKernels<OpenBlasKernels.Scratch> {
 
     @Override
     public void projectHidden(Scratch s, int layer, int dir, float[] hFull, int batch, float[] h, int p0, int p1) {
-        float[] wHr = w[layer * dirs + dir].wHr();
+        if (p0 >= p1) {
+            return; // one part: the whole projection, or nothing
+        }
+        MemorySegment r = wHr[layer * dirs + dir];
         if (batch == 1) {
-            blas.sgemv(hOut, hidden, 1f, wHr, 0, hidden, hFull, 0, 0f, h, 0);
+            blas.sgemv(hOut, hidden, 1f, r, hidden, s.of(hFull), 0f, s.of(h));
         } else {
-            blas.sgemmNT(batch, hOut, hidden, 1f, hFull, 0, hidden, wHr, 0, hidden, 0f, h, 0, hOut);
+            blas.sgemmNT(batch, hOut, hidden, 1f, s.of(hFull), hidden, r, hidden, 0f, s.of(h), hOut);
         }
     }
 }

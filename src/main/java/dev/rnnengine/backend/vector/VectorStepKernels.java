@@ -13,7 +13,7 @@ import java.util.List;
 /**
  * The vector backend's weights, repacked once, and its kernels: the input projection as one
  * GEMM over pair panels, a step as broadcast-FMAs over unit panels with the gate math fused
- * (or, from {@link #BATCHED_MIN} rows, one GEMM of W_hh h over all rows then the gate math),
+ * (or, from a batch of {@link #BATCHED_MIN}, one GEMM of W_hh h over all rows then the gate math),
  * and an LSTM's projection as a GEMM. Buffers are padded to whole vectors: h rows are
  * {@code hOutPad} wide, c rows {@code hPad}, input-projection rows {@code G * hPad} in
  * {@code [u][g][V]} order. The context is the batched path's {@code W_hh h} {@code (N, G*hPad)}.
@@ -109,7 +109,8 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
         final boolean proj = wr[lw] != null;
         final int outStride = proj ? hPad : hOutPad;
         if (batch >= BATCHED_MIN) {
-            // W_hh h for every row at once: 4 rows share each weight load.
+            // W_hh h for every row at once: 4 rows share each weight load. By batch, not by the
+            // rows still active, so a row's bits never depend on the other sequences' lengths.
             float[] gh = s.gh;
             VectorKernels.gemm(h, 0, hOutPad, batch, hOut, wh[lw], gates, null, gh, 0, xpWidth, u0 * gates, u1 * gates);
             for (int i = 0; i < n; i++) {

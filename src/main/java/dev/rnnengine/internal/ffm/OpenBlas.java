@@ -146,6 +146,22 @@ public final class OpenBlas {
      */
     public void sgemmNT(int m, int n, int k, float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                         float beta, float[] c, int cOff, int ldc) {
+        check("A", a, aOff, m, lda, k);
+        check("B", b, bOff, n, ldb, k);
+        check("C", c, cOff, m, ldc, n);
+        sgemmNT(m, n, k, alpha, MemorySegment.ofArray(a).asSlice(4L * aOff), lda, MemorySegment.ofArray(b).asSlice(4L * bOff),
+            ldb, beta, MemorySegment.ofArray(c).asSlice(4L * cOff), ldc);
+    }
+
+    /**
+     * {@code C = alpha * A B^T + beta * C} on float segments from their first element (heap
+     * segments of arrays are passed without a copy): the form the kernels use, with segments
+     * made once, so a call allocates nothing.
+     *
+     * @throws IllegalArgumentException if a size is negative or a matrix exceeds its segment
+     */
+    public void sgemmNT(int m, int n, int k, float alpha, MemorySegment a, int lda, MemorySegment b, int ldb,
+                        float beta, MemorySegment c, int ldc) {
         if (m < 0 || n < 0 || k < 0 || lda < Math.max(1, k) || ldb < Math.max(1, k) || ldc < Math.max(1, n)) {
             throw new IllegalArgumentException("sgemm sizes m=" + m + " n=" + n + " k=" + k + " lda=" + lda
                 + " ldb=" + ldb + " ldc=" + ldc);
@@ -153,14 +169,11 @@ public final class OpenBlas {
         if (m == 0 || n == 0) {
             return;
         }
-        check("A", a, aOff, m, lda, k);
-        check("B", b, bOff, n, ldb, k);
-        check("C", c, cOff, m, ldc, n);
+        check("A", a, m, lda, k);
+        check("B", b, n, ldb, k);
+        check("C", c, m, ldc, n);
         try {
-            sgemm.invokeExact(ROW_MAJOR, NO_TRANS, TRANS, m, n, k, alpha,
-                MemorySegment.ofArray(a).asSlice(4L * aOff), lda,
-                MemorySegment.ofArray(b).asSlice(4L * bOff), ldb, beta,
-                MemorySegment.ofArray(c).asSlice(4L * cOff), ldc);
+            sgemm.invokeExact(ROW_MAJOR, NO_TRANS, TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         } catch (Throwable t) {
             throw new IllegalStateException("cblas_sgemm failed", t);
         }
@@ -174,20 +187,40 @@ public final class OpenBlas {
      */
     public void sgemv(int m, int n, float alpha, float[] a, int aOff, int lda, float[] x, int xOff,
                       float beta, float[] y, int yOff) {
+        check("A", a, aOff, m, lda, n);
+        check("x", x, xOff, 1, n, n);
+        check("y", y, yOff, 1, m, m);
+        sgemv(m, n, alpha, MemorySegment.ofArray(a).asSlice(4L * aOff), lda, MemorySegment.ofArray(x).asSlice(4L * xOff),
+            beta, MemorySegment.ofArray(y).asSlice(4L * yOff));
+    }
+
+    /**
+     * {@code y = alpha * A x + beta * y} on float segments from their first element.
+     *
+     * @throws IllegalArgumentException if a size is negative or a vector or matrix exceeds its segment
+     */
+    public void sgemv(int m, int n, float alpha, MemorySegment a, int lda, MemorySegment x, float beta, MemorySegment y) {
         if (m < 0 || n < 0 || lda < Math.max(1, n)) {
             throw new IllegalArgumentException("sgemv sizes m=" + m + " n=" + n + " lda=" + lda);
         }
         if (m == 0) {
             return;
         }
-        check("A", a, aOff, m, lda, n);
-        check("x", x, xOff, 1, n, n);
-        check("y", y, yOff, 1, m, m);
+        check("A", a, m, lda, n);
+        check("x", x, 1, n, n);
+        check("y", y, 1, m, m);
         try {
-            sgemv.invokeExact(ROW_MAJOR, NO_TRANS, m, n, alpha, MemorySegment.ofArray(a).asSlice(4L * aOff), lda,
-                MemorySegment.ofArray(x).asSlice(4L * xOff), 1, beta, MemorySegment.ofArray(y).asSlice(4L * yOff), 1);
+            sgemv.invokeExact(ROW_MAJOR, NO_TRANS, m, n, alpha, a, lda, x, 1, beta, y, 1);
         } catch (Throwable t) {
             throw new IllegalStateException("cblas_sgemv failed", t);
+        }
+    }
+
+    private static void check(String what, MemorySegment seg, int rows, int ld, int cols) {
+        long last = (long) (rows - 1) * ld + cols;
+        if (cols > 0 && 4 * last > seg.byteSize()) {
+            throw new IllegalArgumentException("BLAS " + what + ": " + rows + "x" + cols + " (ld " + ld
+                + ") exceeds a segment of " + seg.byteSize() / 4 + " floats");
         }
     }
 

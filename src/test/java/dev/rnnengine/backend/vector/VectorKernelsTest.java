@@ -112,59 +112,89 @@ class VectorKernelsTest {
 
     static Stream<Arguments> stepSizes() {
         return Stream.of(CellMode.values()).flatMap(m -> IntStream.of(1, 7, 16, 17, 40, 129)
-            .mapToObj(h -> Arguments.of(m, h, new int[] {1, 5, 16, 33}[h % 4])));
+            .mapToObj(h -> Arguments.of(m, h, m == CellMode.GRU ? h : new int[] {1, 5, 16, 33}[h % 4])));
     }
 
-    /** One fused step (matrix product and gate math) against the cell's reference equations. */
+    /**
+     * One fused step (matrix product and gate math), and the batched path's gate math on a
+     * precomputed W_hh h, against the cell's reference equations: arrays at offsets, a middle
+     * range of unit blocks, the rest untouched. (GRU's W_hh is (3H, H): cols = hidden.)
+     */
     @ParameterizedTest(name = "{0} hidden={1} cols={2}")
     @MethodSource("stepSizes")
     void stepKernelsMatchTheReferenceEquations(CellMode mode, int hidden, int cols) {
+        int v = VectorKernels.V;
         int gates = mode.gates();
         int units = VectorKernels.units(hidden);
-        int hPad = units * VectorKernels.V;
+        int hPad = units * v;
+        int u0 = units / 3;
+        int u1 = Math.max(u0 + 1, units - units / 3);
         float[] w = random(4, gates * hidden * cols);
         float[] panels = VectorKernels.pack(w, gates, hidden, cols);
-        float[] h = random(5, cols);
+        float[] hPlain = random(5, Math.max(cols, hPad));
+        for (int j = hidden; j < hPlain.length && mode == CellMode.GRU; j++) {
+            hPlain[j] = 0; // GRU's h is also h_prev: padding stays zero
+        }
         float[] xpTorch = random(6, gates * hidden); // [g][H]: W_ih x + biases
         float[] bhn = mode == CellMode.GRU ? random(7, hidden) : null;
-        float[] xp = VectorKernels.packBias(xpTorch, gates, hidden); // the same values in [u][g][V]
-        float[] c = new float[hPad];
-        float[] cRef = random(8, hidden);
-        System.arraycopy(cRef, 0, c, 0, hidden);
-        float[] hNew = new float[hPad];
-        float[] hPrev = new float[hPad]; // GRU reads h_prev per unit: the step's own input, padded
-        System.arraycopy(h, 0, hPrev, 0, Math.min(cols, hidden));
-        float[] hForGru = mode == CellMode.GRU ? pad(h, hPad) : h;
-        switch (mode) {
-            case LSTM -> VectorKernels.lstmStep(panels, cols, h, 0, xp, 0, c, 0, hNew, 0, 0, units);
-            case GRU -> VectorKernels.gruStep(panels, cols, hForGru, 0, xp, 0,
-                VectorKernels.packBias(bhn, 1, hidden), hNew, 0, 0, units);
-            case RNN_TANH, RNN_RELU -> VectorKernels.rnnStep(panels, cols, h, 0, xp, 0, mode == CellMode.RNN_RELU,
-                hNew, 0, 0, units);
-        }
+        float[] cTorch = random(8, hidden);
         // The reference: gh = W_hh h in double, then CellMode.reference.
         float[] gh = new float[gates * hidden];
         for (int r = 0; r < gates * hidden; r++) {
             double acc = 0;
             for (int k = 0; k < cols; k++) {
-                acc += (double) w[r * cols + k] * h[k];
+                acc += (double) w[r * cols + k] * hPlain[k];
             }
             gh[r] = (float) acc;
         }
         float[] want = new float[hidden];
-        mode.reference(xpTorch, 0, gh, 0, bhn, hForGru, 0, cRef, 0, want, 0, hidden, 0, hidden);
-        double tol = 2e-6 * Math.sqrt(cols) + 1e-6;
-        for (int j = 0; j < hidden; j++) {
-            assertEquals(want[j], hNew[j], tol, mode + " h[" + j + "]");
-            if (mode == CellMode.LSTM) {
-                assertEquals(cRef[j], c[j], tol, "c[" + j + "]");
+        float[] cWant = cTorch.clone();
+        mode.reference(xpTorch, 0, gh, 0, bhn, hPlain, 0, cWant, 0, want, 0, hidden, 0, hidden);
+
+        for (boolean batched : new boolean[] {false, true}) {
+            int at = 5; // every array at an offset
+            float[] h = new float[at + hPlain.length];
+            System.arraycopy(hPlain, 0, h, at, hPlain.length);
+            float[] xpPacked = VectorKernels.packBias(xpTorch, gates, hidden); // [u][g][V]
+            float[] xp = new float[at + xpPacked.length];
+            System.arraycopy(xpPacked, 0, xp, at, xpPacked.length);
+            float[] c = new float[at + hPad];
+            System.arraycopy(cTorch, 0, c, at, hidden);
+            float[] hNew = new float[at + hPad];
+            java.util.Arrays.fill(hNew, -7f);
+            float[] bhnPacked = bhn == null ? null : VectorKernels.packBias(bhn, 1, hidden);
+            if (!batched) {
+                switch (mode) {
+                    case LSTM -> VectorKernels.lstmStep(panels, cols, h, at, xp, at, c, at, hNew, at, u0, u1);
+                    case GRU -> VectorKernels.gruStep(panels, cols, h, at, xp, at, bhnPacked, hNew, at, u0, u1);
+                    case RNN_TANH, RNN_RELU -> VectorKernels.rnnStep(panels, cols, h, at, xp, at,
+                        mode == CellMode.RNN_RELU, hNew, at, u0, u1);
+                }
+            } else {
+                float[] whh = new float[at + gates * hPad]; // W_hh h in [u][g][V], as the batched GEMM leaves it
+                System.arraycopy(VectorKernels.packBias(gh, gates, hidden), 0, whh, at, gates * hPad);
+                switch (mode) {
+                    case LSTM -> VectorKernels.lstmGates(xp, at, whh, at, c, at, hNew, at, u0, u1);
+                    case GRU -> VectorKernels.gruGates(xp, at, whh, at, bhnPacked, h, at, hNew, at, u0, u1);
+                    case RNN_TANH, RNN_RELU -> VectorKernels.rnnGates(xp, at, whh, at, mode == CellMode.RNN_RELU,
+                        hNew, at, u0, u1);
+                }
+            }
+            double tol = 2e-6 * Math.sqrt(cols) + 1e-6;
+            for (int j = 0; j < hidden; j++) {
+                boolean mine = j >= u0 * v && j < u1 * v;
+                String what = mode + (batched ? " gates" : " step") + " h[" + j + "]";
+                if (mine) {
+                    assertEquals(want[j], hNew[at + j], tol, what);
+                    if (mode == CellMode.LSTM) {
+                        assertEquals(cWant[j], c[at + j], tol, "c[" + j + "]");
+                    }
+                } else {
+                    assertEquals(-7f, hNew[at + j], 0f, what + " is outside the unit range");
+                    assertEquals(cTorch[j], c[at + j], 0f, "c[" + j + "] outside the unit range");
+                }
             }
         }
     }
 
-    private static float[] pad(float[] a, int n) {
-        float[] p = new float[Math.max(n, a.length)];
-        System.arraycopy(a, 0, p, 0, a.length);
-        return p;
-    }
 }
