@@ -91,7 +91,7 @@ def main(out):
             right += (model(tokens, lengths).argmax(1) == y).sum().item()
     acc = right / len(test)
     print(f"held-out accuracy: {acc:.4f} on {len(test)} words ({len(train)} trained on)")
-    save_classifier(out, model.embedding, model.rnn, model.fc, "last", "char", labels, vocab, 1, 0)
+    save_classifier(out, model.embedding, model.rnn, model.fc, "last", "char", labels, vocab, 1, 0, lowercase=True)
     print("wrote", out)
 
 

@@ -119,12 +119,17 @@ public final class Fixtures {
     /** What a run of the {@code rnn} command returned and printed. */
     public record Cli(int code, String out, String err) { }
 
-    /** Runs {@code rnn args...} in this JVM, capturing both streams. */
+    /** Runs {@code rnn args...} in this JVM, capturing both streams; stdin is empty. */
     public static Cli cli(String... args) {
+        return cliWithStdin(new byte[0], args);
+    }
+
+    /** Runs {@code rnn args...} in this JVM with {@code stdin} as its standard input. */
+    public static Cli cliWithStdin(byte[] stdin, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = dev.rnnengine.cli.Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
+        int code = dev.rnnengine.cli.Main.run(args, new java.io.ByteArrayInputStream(stdin),
+            new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Cli(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
@@ -160,7 +165,10 @@ public final class Fixtures {
             p.destroyForcibly();
         }
         assertTrue(done, "child JVM did not finish in " + timeoutSeconds + " s: " + String.join(" ", args));
-        return new Cli(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        String stderr = Files.readString(err, StandardCharsets.UTF_8);
+        // 128 + N: killed by signal N (a JVM crash, e.g. SIGSEGV in a native library), never a clean refusal.
+        assertTrue(p.exitValue() < 128, "child JVM killed by signal " + (p.exitValue() - 128) + ": " + stderr);
+        return new Cli(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), stderr);
     }
 
     /** The JVM options bin/rnn uses (bin/jvm.args), then {@code more}, then this JVM's class path. */

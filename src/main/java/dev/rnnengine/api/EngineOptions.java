@@ -3,8 +3,9 @@ package dev.rnnengine.api;
 /**
  * How a model runs: which backend and how many threads.
  *
- * @param backend {@code auto} or a backend's name ({@code dev.rnnengine.engine.Backends#NAMES})
- * @param threads worker threads the backend may use (at least 1)
+ * @param backend {@code auto} or a backend's name: {@code scalar}, {@code vector}, {@code openblas},
+ *                {@code onednn} ({@code rnn info} lists what runs here)
+ * @param threads threads the model may use (at least 1; capped at the processors this JVM may use)
  */
 public record EngineOptions(String backend, int threads) {
     /** System property that sets the default backend. */
@@ -34,15 +35,33 @@ public record EngineOptions(String backend, int threads) {
      * @throws IllegalArgumentException if a property holds a bad value
      */
     public static EngineOptions defaults() {
-        String b = System.getProperty(BACKEND_PROPERTY, "auto");
+        return new EngineOptions(defaultBackend(), defaultThreads());
+    }
+
+    /** The default backend: {@value #BACKEND_PROPERTY}, else {@code auto}. */
+    public static String defaultBackend() {
+        return System.getProperty(BACKEND_PROPERTY, "auto");
+    }
+
+    /**
+     * The default thread count: {@value #THREADS_PROPERTY}, else the available processors.
+     *
+     * @throws IllegalArgumentException if the property is not a positive integer
+     */
+    public static int defaultThreads() {
         String t = System.getProperty(THREADS_PROPERTY);
-        int threads;
-        try {
-            threads = t == null ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(t.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(THREADS_PROPERTY + " must be an integer, got '" + t + "'");
+        if (t == null) {
+            return Runtime.getRuntime().availableProcessors();
         }
-        return new EngineOptions(b, threads);
+        try {
+            int v = Integer.parseInt(t.trim());
+            if (v >= 1) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw new IllegalArgumentException("-D" + THREADS_PROPERTY + " must be a positive integer, got '" + t + "'");
     }
 
     /** These options with another backend. */

@@ -4,12 +4,10 @@ import dev.rnnengine.core.Tensor;
 import dev.rnnengine.io.MalformedFileException;
 import dev.rnnengine.io.SafetensorsFile;
 import dev.rnnengine.io.SafetensorsWriter;
+import dev.rnnengine.io.UserFiles;
 import dev.rnnengine.text.SentenceClassifier;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +17,10 @@ import java.util.Locale;
 final class Classify {
     private Classify() { }
 
-    static int run(Main.Options o, PrintStream out) throws IOException, Main.UsageException {
+    /** Texts scored per batch: bounds the padded batch (N x longest x embedding) and keeps stdin streaming. */
+    static final int CHUNK = 256;
+
+    static int run(Main.Options o, java.io.InputStream stdin, PrintStream out) throws IOException, Main.UsageException {
         Path model = Path.of(o.require("model"));
         if (o.has("input") && o.has("text")) {
             throw new Main.UsageException("give --input (token ids) or --text, not both");
@@ -27,39 +28,55 @@ final class Classify {
         if (o.has("input") != o.has("output")) {
             throw new Main.UsageException("--input and --output go together");
         }
+        if (o.has("output")) {
+            UserFiles.checkOutput(Path.of(o.get("output")), model, Path.of(o.get("input")));
+        }
         try (SentenceClassifier c = SentenceClassifier.load(model, Main.engineOptions(o))) {
             if (o.has("input")) {
                 logits(c, Path.of(o.get("input")), Path.of(o.get("output")));
                 return 0;
             }
-            List<String> texts = new ArrayList<>(o.all("text"));
-            if (texts.isEmpty()) {
-                BufferedReader r = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-                for (String l; (l = r.readLine()) != null; ) {
-                    if (!l.isBlank()) {
-                        texts.add(l.strip());
-                    }
+            List<String> texts = o.all("text");
+            if (!texts.isEmpty()) {
+                print(c, texts, out);
+                return 0;
+            }
+            UserFiles.LineReader r = new UserFiles.LineReader(stdin, "stdin");
+            List<String> chunk = new ArrayList<>();
+            for (String l; (l = r.next()) != null; ) {
+                chunk.add(l);
+                if (chunk.size() == CHUNK) {
+                    print(c, chunk, out);
+                    chunk.clear();
                 }
             }
-            if (texts.isEmpty()) {
+            if (r.number() == 0) {
                 throw new Main.UsageException("no text: give --text \"...\" or lines on stdin");
             }
-            print(c, texts, out);
+            print(c, chunk, out);
             return 0;
         }
     }
 
-    /** One line per text: the text, the label, its probability, then every label's probability. */
+    /**
+     * One row per text, in order: the text, the label, its probability, then every label's
+     * probability; a text without tokens (a blank line) gets empty label and probability fields.
+     */
     static void print(SentenceClassifier c, List<String> texts, PrintStream out) {
         List<SentenceClassifier.Prediction> ps = c.classify(texts);
         for (int i = 0; i < texts.size(); i++) {
             SentenceClassifier.Prediction p = ps.get(i);
-            StringBuilder all = new StringBuilder();
-            for (int k = 0; k < p.labels().size(); k++) {
-                all.append(k == 0 ? "" : " ").append(p.labels().get(k)).append('=')
-                    .append(String.format(Locale.ROOT, "%.3f", p.probabilities()[k]));
+            if (!p.hasTokens()) {
+                Tsv.row(out, texts.get(i), "", "", "");
+                continue;
             }
-            out.printf(Locale.ROOT, "%s\t%s\t%.3f\t%s%n", texts.get(i), p.label(), p.probabilities()[p.index()], all);
+            StringBuilder all = new StringBuilder();
+            for (int j = 0; j < p.labels().size(); j++) {
+                all.append(j == 0 ? "" : " ").append(p.labels().get(j)).append('=')
+                    .append(String.format(Locale.ROOT, "%.3f", p.probabilities()[j]));
+            }
+            Tsv.row(out, texts.get(i), p.label(), String.format(Locale.ROOT, "%.3f", p.probabilities()[p.index()]),
+                all.toString());
         }
     }
 

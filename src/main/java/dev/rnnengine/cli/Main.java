@@ -9,8 +9,11 @@ import dev.rnnengine.io.InputFile;
 import dev.rnnengine.io.ModelFile;
 import dev.rnnengine.io.SafetensorsFile;
 import dev.rnnengine.io.SafetensorsWriter;
+import dev.rnnengine.io.UserFiles;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -27,7 +30,7 @@ public final class Main {
         usage: rnn <command> [options]
           demo                                  run a small model on every available backend
           infer --model M --input I --output O  run a model file on an input file, write the output file
-                [--backend auto|scalar|vector|openblas|onednn] [--threads N] [--batch-first true|false]
+                [--backend B] [--threads N] [--batch-first true|false]
           info M [--batch-first true|false]     describe a model file and which backends run here
           classify --model M --input I --output O   logits of a classifier file for token ids (I: tokens, lengths)
           classify --model M [--text "..."]...   label and probabilities per text (else one text per stdin line)
@@ -39,7 +42,8 @@ public final class Main {
                 [--cell C --input-size D --hidden-size H [--layers L] [--bidirectional]
                  [--seq-len T] [--batch N]]       (a custom shape instead of --shapes)
           help                                  this text
-        files are safetensors (see README: model, input and output file contracts)""";
+        B is a backend: %s
+        files are safetensors (see README: model, input and output file contracts)""".formatted(Backends.choices());
 
     private Main() { }
 
@@ -50,6 +54,11 @@ public final class Main {
 
     /** Runs the command; returns the exit status instead of exiting (for tests). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, System.in, out, err);
+    }
+
+    /** Runs the command with {@code in} as its standard input; returns the exit status. */
+    public static int run(String[] args, java.io.InputStream in, PrintStream out, PrintStream err) {
         if (args.length == 0) {
             err.println(USAGE);
             return 2;
@@ -70,7 +79,7 @@ public final class Main {
                     return Soak.run(Options.parse(rest, Set.of("backend", "threads", "calls", "models"), 0), out);
                 case "classify":
                     return Classify.run(Options.parse(rest, Set.of("model", "input", "output", "text", "backend",
-                        "threads"), 0), out);
+                        "threads"), 0), in, out);
                 case "help", "--help", "-h":
                     out.println(USAGE);
                     return 0;
@@ -84,24 +93,32 @@ public final class Main {
         } catch (NoSuchFileException e) {
             err.println("rnn " + cmd + ": no such file: " + e.getFile());
             return 1;
+        } catch (AccessDeniedException e) {
+            err.println("rnn " + cmd + ": " + e.getFile() + ": permission denied"
+                + (e.getReason() == null ? "" : " (" + e.getReason() + ")"));
+            return 1;
+        } catch (FileSystemException e) {
+            err.println("rnn " + cmd + ": " + e.getFile() + ": " + (e.getReason() != null ? e.getReason()
+                : e.getClass().getSimpleName()));
+            return 1;
         } catch (IOException | IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
             err.println("rnn " + cmd + ": " + e.getMessage());
             return 1;
         } catch (OutOfMemoryError e) {
-            err.println("rnn " + cmd + ": out of memory (" + e.getMessage() + "); raise -Xmx through RNN_JAVA_OPTS");
+            String m = String.valueOf(e.getMessage());
+            err.println("rnn " + cmd + ": " + (m.contains("native thread")
+                ? "cannot start another thread (" + m + "): use fewer threads (--threads) or raise the process's "
+                    + "thread limit (ulimit -u)"
+                : "out of memory (" + m + "); raise -Xmx through RNN_JAVA_OPTS"));
             return 1;
         }
     }
 
+    /** The command's options over the defaults; a property is read only when its option is absent. */
     static EngineOptions engineOptions(Options o) throws UsageException {
-        EngineOptions e = EngineOptions.defaults();
-        if (o.has("backend")) {
-            e = e.withBackend(o.get("backend"));
-        }
-        if (o.has("threads")) {
-            e = e.withThreads(o.intValue("threads", 1));
-        }
-        return e;
+        String backend = o.has("backend") ? o.get("backend") : EngineOptions.defaultBackend();
+        int threads = o.has("threads") ? o.intValue("threads", 1) : EngineOptions.defaultThreads();
+        return new EngineOptions(backend, threads);
     }
 
     private static Map<String, String> overrides(Options o) throws UsageException {
@@ -120,6 +137,7 @@ public final class Main {
         Path modelPath = Path.of(o.require("model"));
         Path inputPath = Path.of(o.require("input"));
         Path outputPath = Path.of(o.require("output"));
+        UserFiles.checkOutput(outputPath, modelPath, inputPath);
         try (RnnModel model = RnnModel.load(modelPath, engineOptions(o), overrides(o));
              SafetensorsFile in = SafetensorsFile.open(inputPath)) {
             InputFile i = InputFile.read(in);

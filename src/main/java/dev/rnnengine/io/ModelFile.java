@@ -81,8 +81,9 @@ public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
             boolean bidirectional = checkFlag(f, meta, "bidirectional", f.contains(p + CellMode.parameterName("weight_ih", 0, 1)));
             String bf = meta.get("batch_first");
             if (bf == null) {
-                throw new MalformedFileException(f.path(), "metadata 'batch_first' is missing and the tensors "
-                    + "cannot tell it; add it to __metadata__ (\"true\" or \"false\") or pass --batch-first");
+                throw new MalformedFileException(f.path(), "metadata '" + p + "batch_first' is missing and the tensors "
+                    + "cannot tell it; add it to __metadata__ (\"true\" or \"false\")"
+                    + (p.isEmpty() ? " or pass --batch-first" : ""));
             }
             boolean batchFirst = parseFlag(f, "batch_first", bf);
             RnnSpec spec = new RnnSpec(mode, inputSize, hidden, layers, bias, batchFirst, bidirectional, projSize);

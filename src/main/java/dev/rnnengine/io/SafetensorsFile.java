@@ -6,12 +6,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -21,7 +19,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A safetensors file, memory-mapped and validated strictly when opened.
+ * A safetensors file, read into native memory and validated strictly when opened.
  *
  * <p>Layout: an 8-byte little-endian header length, a UTF-8 JSON header naming each tensor's
  * {@code dtype}, {@code shape} and {@code data_offsets} (relative to the data section), and
@@ -30,9 +28,11 @@ import java.util.Set;
  * non-negative with a product that fits, every byte range lies inside the data section,
  * matches shape x dtype size, and overlaps no other.
  *
- * <p>F32 tensors are returned as zero-copy views of the mapping (valid until {@link #close()};
- * a later access throws {@link IllegalStateException}); other float types are converted.
- * Instances are safe for concurrent reads.
+ * <p>The file is read whole ({@link UserFiles#readAll}), not memory-mapped: a file truncated
+ * while the engine uses it cannot fault, and pipes work. F32 tensors are returned as zero-copy
+ * views of that memory (valid until {@link #close()}; a later access throws
+ * {@link IllegalStateException}); other float types are converted. Instances are safe for
+ * concurrent reads.
  */
 public final class SafetensorsFile implements AutoCloseable {
     /** The largest header accepted; real headers are kilobytes. */
@@ -65,20 +65,15 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /**
-     * Opens, maps and validates a file.
+     * Opens, reads and validates a file (a regular file, or a pipe read to its end).
      *
      * @throws MalformedFileException if the file breaks the format (the message says how)
-     * @throws IOException if the file cannot be read
+     * @throws IOException if the file cannot be read (a directory, no permission, changed while read)
      */
     public static SafetensorsFile open(Path path) throws IOException {
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment all;
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-                long size = ch.size();
-                all = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            }
-            return parse(path, arena, all);
+            return parse(path, arena, UserFiles.readAll(path, arena));
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;

@@ -2,12 +2,14 @@ package dev.rnnengine.io;
 
 import dev.rnnengine.core.Tensor;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,7 +20,12 @@ import java.util.TreeMap;
  * written in name order (as PyTorch's writer does) and the header is padded to 8 bytes.
  */
 public final class SafetensorsWriter {
-    private record Entry(DType dtype, int[] shape, byte[] bytes) { }
+    /** One tensor's values, copied when added: floats or longs. */
+    private record Entry(DType dtype, int[] shape, float[] floats, long[] longs) {
+        long bytes() {
+            return floats != null ? 4L * floats.length : 8L * longs.length;
+        }
+    }
 
     private final Map<String, Entry> entries = new TreeMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
@@ -29,13 +36,11 @@ public final class SafetensorsWriter {
      * @throws IllegalArgumentException if the name is taken or is {@code __metadata__}
      */
     public SafetensorsWriter put(String name, Tensor t) {
-        ByteBuffer b = ByteBuffer.allocate(4 * t.numel()).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(t.toArray());
-        return add(name, new Entry(DType.F32, t.shape(), b.array()));
+        return add(name, new Entry(DType.F32, t.shape(), t.toArray(), null));
     }
 
     /**
-     * Adds an I64 tensor of the given shape.
+     * Adds an I64 tensor of the given shape (the values are copied now).
      *
      * @throws IllegalArgumentException if the name is taken or the shape does not fit the data
      */
@@ -44,9 +49,7 @@ public final class SafetensorsWriter {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " does not hold "
                 + values.length + " values");
         }
-        ByteBuffer b = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.asLongBuffer().put(values);
-        return add(name, new Entry(DType.I64, shape.clone(), b.array()));
+        return add(name, new Entry(DType.I64, shape.clone(), null, values.clone()));
     }
 
     /** Adds a metadata entry (a later value for the same key wins). */
@@ -64,9 +67,11 @@ public final class SafetensorsWriter {
     }
 
     /**
-     * Writes the file, replacing any existing one.
+     * Writes the file: first to a temporary file beside it, then moved into place, so a
+     * failure never leaves a half-written file under the name. Sizes are 64-bit: outputs of
+     * 2 GiB and more are written in chunks.
      *
-     * @throws IOException if the file cannot be written
+     * @throws IOException if the file cannot be written (the message names it)
      */
     public void write(Path path) throws IOException {
         StringBuilder h = new StringBuilder("{");
@@ -78,9 +83,9 @@ public final class SafetensorsWriter {
             }
             h.append(Json.quote(e.getKey())).append(":{\"dtype\":\"").append(t.dtype())
                 .append("\",\"shape\":").append(Arrays.toString(t.shape()).replace(" ", ""))
-                .append(",\"data_offsets\":[").append(offset).append(',').append(offset + t.bytes().length)
+                .append(",\"data_offsets\":[").append(offset).append(',').append(offset + t.bytes())
                 .append("]}");
-            offset += t.bytes().length;
+            offset += t.bytes();
         }
         if (!metadata.isEmpty()) {
             if (h.length() > 1) {
@@ -100,16 +105,63 @@ public final class SafetensorsWriter {
         h.append('}');
         byte[] header = h.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (header.length + 7) & ~7;
-        try (OutputStream out = Files.newOutputStream(path)) {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
-            out.write(len.array());
-            out.write(header);
-            for (int i = header.length; i < padded; i++) {
-                out.write(' ');
+        boolean special = Files.exists(path) && !Files.isRegularFile(path); // a pipe or device: written in place
+        Path tmp = special ? path : Files.createTempFile(path.toAbsolutePath().getParent(), "." + path.getFileName(), ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE,
+                    special ? StandardOpenOption.WRITE : StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer b = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+                b.putLong(padded);
+                drain(ch, b);
+                byte[] pad = new byte[padded - header.length];
+                Arrays.fill(pad, (byte) ' ');
+                write(ch, ByteBuffer.wrap(header));
+                write(ch, ByteBuffer.wrap(pad));
+                for (Entry t : entries.values()) {
+                    if (t.floats() != null) {
+                        for (float v : t.floats()) {
+                            if (b.remaining() < 4) {
+                                drain(ch, b);
+                            }
+                            b.putFloat(v);
+                        }
+                    } else {
+                        for (long v : t.longs()) {
+                            if (b.remaining() < 8) {
+                                drain(ch, b);
+                            }
+                            b.putLong(v);
+                        }
+                    }
+                }
+                drain(ch, b);
             }
-            for (Entry t : entries.values()) {
-                out.write(t.bytes());
+            if (!special) {
+                try {
+                    Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING);
+                }
             }
+        } catch (IOException | RuntimeException e) {
+            if (!special) {
+                Files.deleteIfExists(tmp);
+            }
+            throw e;
+        }
+    }
+
+    private static final int CHUNK = 1 << 20;
+
+    private static void drain(FileChannel ch, ByteBuffer b) throws IOException {
+        b.flip();
+        write(ch, b);
+        b.clear();
+    }
+
+    private static void write(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b);
         }
     }
 }

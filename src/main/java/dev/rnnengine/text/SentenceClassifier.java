@@ -9,6 +9,7 @@ import dev.rnnengine.io.Json;
 import dev.rnnengine.io.MalformedFileException;
 import dev.rnnengine.io.ModelFile;
 import dev.rnnengine.io.SafetensorsFile;
+import dev.rnnengine.internal.Sizes;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,22 +28,33 @@ public final class SentenceClassifier implements AutoCloseable {
     private final RnnSpec spec;
     private final Pooling pooling;
     private final Tokenizer tokenizer;
+    private final boolean lowercase;
     private final Vocabulary vocab;
     private final List<String> labels;
     private final float[] fcWeight; // (C, F)
     private final float[] fcBias;   // (C)
     private final int features;
 
-    /** One text's answer: the best label and every label's probability. */
-    public record Prediction(String label, int index, List<String> labels, float[] probabilities) { }
+    /**
+     * One text's answer: the best label and every label's probability; for a text without
+     * tokens (blank), {@code label} is null, {@code index} -1 and the probabilities NaN.
+     */
+    public record Prediction(String label, int index, List<String> labels, float[] probabilities) {
+        /** False for a text without tokens, which has no answer. */
+        public boolean hasTokens() {
+            return index >= 0;
+        }
+    }
 
     private SentenceClassifier(Embedding embedding, RnnModel encoder, Pooling pooling, Tokenizer tokenizer,
-                               Vocabulary vocab, List<String> labels, float[] fcWeight, float[] fcBias) {
+                               boolean lowercase, Vocabulary vocab, List<String> labels, float[] fcWeight,
+                               float[] fcBias) {
         this.embedding = embedding;
         this.encoder = encoder;
         this.spec = encoder.spec();
         this.pooling = pooling;
         this.tokenizer = tokenizer;
+        this.lowercase = lowercase;
         this.vocab = vocab;
         this.labels = labels;
         this.fcWeight = fcWeight;
@@ -88,10 +100,13 @@ public final class SentenceClassifier implements AutoCloseable {
             Vocabulary vocab;
             Pooling pooling;
             Tokenizer tokenizer;
+            boolean lowercase;
             try {
                 vocab = new Vocabulary(tokens, intMeta(file, meta, "unk_index"), intMeta(file, meta, "pad_index"));
                 pooling = Pooling.of(require(file, meta, "pooling"));
                 tokenizer = Tokenizer.of(require(file, meta, "tokenizer"));
+                // Files from before this key: word lower-cased, char did not.
+                lowercase = flagMeta(file, meta, "lowercase", tokenizer == Tokenizer.WORD);
             } catch (IllegalArgumentException e) {
                 throw new MalformedFileException(file, e.getMessage());
             }
@@ -105,7 +120,8 @@ public final class SentenceClassifier implements AutoCloseable {
                 }
                 throw new MalformedFileException(file, "rnn.*: " + e.getMessage());
             }
-            return new SentenceClassifier(embedding, encoder, pooling, tokenizer, vocab, labels, w.toArray(), b.toArray());
+            return new SentenceClassifier(embedding, encoder, pooling, tokenizer, lowercase, vocab, labels, w.toArray(),
+                b.toArray());
         }
     }
 
@@ -115,6 +131,19 @@ public final class SentenceClassifier implements AutoCloseable {
             throw new MalformedFileException(file, "metadata '" + key + "' is missing");
         }
         return v;
+    }
+
+    private static boolean flagMeta(Path file, Map<String, String> meta, String key, boolean absent)
+            throws MalformedFileException {
+        String v = meta.get(key);
+        if (v == null) {
+            return absent;
+        }
+        return switch (v.trim()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new MalformedFileException(file, "metadata " + key + "='" + v + "' is not true or false");
+        };
     }
 
     private static int intMeta(Path file, Map<String, String> meta, String key) throws MalformedFileException {
@@ -173,6 +202,27 @@ public final class SentenceClassifier implements AutoCloseable {
     }
 
     /**
+     * Whether texts are lower-cased before tokenizing (the file's {@code lowercase}).
+     *
+     * @throws IllegalStateException if closed
+     */
+    public boolean lowercase() {
+        checkOpen();
+        return lowercase;
+    }
+
+    /**
+     * A text's tokens as this classifier sees them: lower-cased if the file says so, then split
+     * by its tokenizer (what the training script did: {@code tools/text_ref.py}).
+     *
+     * @throws IllegalStateException if closed
+     */
+    public List<String> tokens(String text) {
+        checkOpen();
+        return tokenizer.tokenize(text, lowercase);
+    }
+
+    /**
      * The vocabulary.
      *
      * @throws IllegalStateException if closed
@@ -202,7 +252,7 @@ public final class SentenceClassifier implements AutoCloseable {
             throw new IllegalArgumentException("lengths has " + lengths.length + " entries for a batch of " + batch);
         }
         int e = embedding.dim();
-        float[] x = new float[batch * seqLen * e];
+        float[] x = new float[Sizes.elements("the embedded batch (N x T x embedding)", batch, seqLen, e)];
         for (int n = 0; n < batch; n++) {
             if (lengths[n] < 1 || lengths[n] > seqLen) {
                 throw new IllegalArgumentException("lengths[" + n + "] = " + lengths[n] + " is outside 1.." + seqLen);
@@ -233,58 +283,68 @@ public final class SentenceClassifier implements AutoCloseable {
     }
 
     /**
-     * Tokenizes, classifies and returns each text's label and probabilities: softmax over the
-     * classes, or for a single output its sigmoid, the probability of its one label.
+     * Tokenizes, classifies and returns each text's label and probabilities, in order: softmax
+     * over the classes, or for a single output its sigmoid, the probability of its one label.
+     * A text without tokens gets a {@link Prediction} without an answer ({@link Prediction#hasTokens()}).
      *
-     * @throws IllegalArgumentException if a text has no tokens
+     * @throws IllegalArgumentException if the padded batch would be too large for one array
      * @throws IllegalStateException if closed
      */
     public List<Prediction> classify(List<String> texts) {
         checkOpen();
-        int batch = texts.size();
         List<List<String>> toks = new ArrayList<>();
         int seqLen = 1;
+        int scored = 0;
         for (String t : texts) {
-            List<String> k = tokenizer.tokenize(t);
-            if (k.isEmpty()) {
-                throw new IllegalArgumentException("no tokens in \"" + t + "\"");
-            }
+            List<String> k = tokens(t);
             toks.add(k);
             seqLen = Math.max(seqLen, k.size());
+            scored += k.isEmpty() ? 0 : 1;
         }
-        long[] ids = new long[batch * seqLen];
-        int[] lengths = new int[batch];
-        for (int n = 0; n < batch; n++) {
-            List<String> k = toks.get(n);
+        long[] ids = new long[Sizes.elements("the padded token ids (N x T)", scored, seqLen)];
+        int[] lengths = new int[scored];
+        int n = 0;
+        for (List<String> k : toks) {
+            if (k.isEmpty()) {
+                continue;
+            }
             lengths[n] = k.size();
             Arrays.fill(ids, n * seqLen, (n + 1) * seqLen, vocab.padIndex());
             for (int t = 0; t < k.size(); t++) {
                 ids[n * seqLen + t] = vocab.id(k.get(t));
             }
+            n++;
         }
-        float[] logits = batch == 0 ? new float[0] : logits(ids, batch, seqLen, lengths);
+        float[] logits = scored == 0 ? new float[0] : logits(ids, scored, seqLen, lengths);
         int c = labels.size();
         List<Prediction> out = new ArrayList<>();
-        for (int n = 0; n < batch; n++) {
+        n = 0;
+        for (List<String> k : toks) {
             float[] p = new float[c];
+            if (k.isEmpty()) {
+                Arrays.fill(p, Float.NaN);
+                out.add(new Prediction(null, -1, labels, p));
+                continue;
+            }
             int best = 0;
             if (c == 1) {
                 p[0] = (float) (1 / (1 + Math.exp(-logits[n])));
             } else {
                 double max = Double.NEGATIVE_INFINITY;
-                for (int k = 0; k < c; k++) {
-                    max = Math.max(max, logits[n * c + k]);
+                for (int j = 0; j < c; j++) {
+                    max = Math.max(max, logits[n * c + j]);
                 }
                 double sum = 0;
-                for (int k = 0; k < c; k++) {
-                    sum += Math.exp(logits[n * c + k] - max);
+                for (int j = 0; j < c; j++) {
+                    sum += Math.exp(logits[n * c + j] - max);
                 }
-                for (int k = 0; k < c; k++) {
-                    p[k] = (float) (Math.exp(logits[n * c + k] - max) / sum);
-                    best = p[k] > p[best] ? k : best;
+                for (int j = 0; j < c; j++) {
+                    p[j] = (float) (Math.exp(logits[n * c + j] - max) / sum);
+                    best = p[j] > p[best] ? j : best;
                 }
             }
             out.add(new Prediction(labels.get(best), best, labels, p));
+            n++;
         }
         return out;
     }

@@ -88,11 +88,40 @@ class ClassifierTest {
                 m.classify(List.of("tsz!")).get(0).probabilities());
             org.junit.jupiter.api.Assertions.assertArrayEquals(m.logits(new long[] {21, 20, 1, 1}, 1, 4, new int[] {4}),
                 m.logits(new long[] {21, 20, 1, 1, 0, 0}, 1, 6, new int[] {4}), "padding past the length changes nothing");
-            assertThrows(IllegalArgumentException.class, () -> m.classify(List.of("")));
+            // A text without tokens has no answer (and does not fail the others in its batch).
+            List<SentenceClassifier.Prediction> blank = m.classify(List.of("", "abc"));
+            assertTrue(!blank.get(0).hasTokens() && blank.get(0).label() == null
+                && Float.isNaN(blank.get(0).probabilities()[0]), "a blank text");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(p.get(0).probabilities(), blank.get(1).probabilities(),
+                "the other text of the batch is scored as alone");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> m.logits(new long[] {99}, 1, 1, new int[] {1}));
             assertTrue(e.getMessage().contains("token id 99"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> m.logits(new long[] {2, 3}, 1, 2, new int[] {0}));
+        }
+    }
+
+    /**
+     * The demo model was trained on lower-cased words and its file says lowercase=true: the
+     * engine lower-cases as training did, so case does not change the answer (was: three labels
+     * for Haus, HAUS and haus).
+     */
+    @Test
+    void textIsNormalisedAsTheFileSays() throws Exception {
+        Path demo = Path.of(SentenceClassifier.class.getResource("/dev/rnnengine/demo/langid.safetensors").toURI());
+        try (SentenceClassifier m = SentenceClassifier.load(demo, new EngineOptions("scalar", 1))) {
+            assertTrue(m.lowercase());
+            List<SentenceClassifier.Prediction> p = m.classify(List.of("haus", "Haus", "HAUS", "hAuS"));
+            for (SentenceClassifier.Prediction x : p) {
+                assertEquals(p.get(0).label(), x.label());
+                org.junit.jupiter.api.Assertions.assertArrayEquals(p.get(0).probabilities(), x.probabilities());
+            }
+        }
+        // A word-tokenizer file from before the lowercase key lower-cases, as it always did.
+        try (SentenceClassifier m = SentenceClassifier.load(Fixtures.classifierCases().get(1).resolve("model.safetensors"),
+                new EngineOptions("scalar", 1))) {
+            assertTrue(m.lowercase());
+            assertEquals(List.of("don't", "stop"), m.tokens("DON'T Stop"));
         }
     }
 
