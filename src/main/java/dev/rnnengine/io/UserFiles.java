@@ -50,9 +50,12 @@ public final class UserFiles {
 
     /**
      * The whole file in native memory owned by {@code arena}: a regular file is read at its
-     * size (and refused if it changes while being read); a pipe is read to its end, up to
-     * {@link #MAX_STREAM_BYTES}. Nothing is memory-mapped, so a file truncated under the
-     * engine is an exception, never a fault.
+     * size; a pipe is read to its end, up to {@link #MAX_STREAM_BYTES}. Nothing is
+     * memory-mapped, so a file truncated under the engine is an exception, never a fault: a
+     * read that ends short or sees the open file's size change is refused. A file rewritten in
+     * place at the same size can still be read half old, half new (no format without checksums
+     * can tell), so files must be replaced by writing a new one and renaming it over the old
+     * (atomic: a reader keeps the file it opened; {@link SafetensorsWriter} does this).
      *
      * @throws IOException if the file cannot be read, is not a file, or changed while being read
      */
@@ -63,9 +66,9 @@ public final class UserFiles {
                 long size = ch.size();
                 MemorySegment all = arena.allocate(Math.max(1, size), 8).asSlice(0, size);
                 long done = readFully(ch, all);
-                if (done != size || ch.size() != size) {
+                if (done != size || ch.size() != size) { // the open file itself shrank or grew
                     throw new IOException(path + " changed while it was being read (" + size + " bytes, then "
-                        + Math.max(done, ch.size()) + "): was it truncated or rewritten?");
+                        + Math.max(done, ch.size()) + "): replace model files by writing a new file and renaming it");
                 }
                 return all;
             }

@@ -160,28 +160,20 @@ class MisuseTest {
     }
 
     /**
-     * A model file rewritten (truncated, refilled) by another thread while it is loaded over and
-     * over: each load gives the right model or an IOException; never a fault, never a wrong model.
+     * A model file truncated and refilled in place by another thread while it is loaded over
+     * and over (was: InternalError from a memory-mapped file): each load ends in a model or an
+     * IOException, never any other exception and never a crash. (What a model read half old,
+     * half new computes is not checked: no file format without checksums can tell; see the
+     * next test for the way to replace a file.)
      */
     @Test
-    void aModelFileChangingUnderALoadGivesTheModelOrAnIoException() throws Exception {
+    void aModelFileTruncatedUnderALoadGivesAModelOrAnIoException() throws Exception {
         Path golden = Fixtures.golden("002_lstm");
         byte[] whole = Files.readAllBytes(golden.resolve("model.safetensors"));
         Path file = dir.resolve("model.safetensors");
         Files.write(file, whole);
-        float[] want;
-        Tensor x;
-        try (SafetensorsFile in = SafetensorsFile.open(golden.resolve("input.safetensors"))) {
-            x = Tensor.of(in.floats("input").toArray(), in.info("input").shape());
-        }
-        try (RnnModel m = RnnModel.load(file)) {
-            want = m.forward(x).output().toArray();
-        }
         AtomicBoolean stop = new AtomicBoolean();
-        CountDownLatch started = new CountDownLatch(1);
         Thread writer = new Thread(() -> {
-            started.countDown();
-            Path tmp = dir.resolve("tmp");
             int i = 0;
             while (!stop.get()) {
                 try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
@@ -189,19 +181,16 @@ class MisuseTest {
                     ch.truncate(whole.length * (i++ % 4) / 4); // shrink in place under the reader
                     ch.write(java.nio.ByteBuffer.wrap(whole, 0, whole.length), 0);
                 } catch (IOException e) {
-                    // the reader may hold it; try again
+                    // try again
                 }
             }
         });
         writer.start();
-        started.await();
-        int loaded = 0;
         int refused = 0;
         try {
             for (int i = 0; i < 300; i++) {
                 try (RnnModel m = RnnModel.load(file)) {
-                    assertArrayEquals(want, m.forward(x).output().toArray(), 0f, "load " + i + " gave another model");
-                    loaded++;
+                    assertEquals("LSTM", m.spec().mode().moduleName());
                 } catch (IOException e) {
                     refused++;
                 }
@@ -210,6 +199,48 @@ class MisuseTest {
             stop.set(true);
             writer.join();
         }
-        assertEquals(300, loaded + refused);
+        assertTrue(refused > 0, "the truncations were seen at least once");
+    }
+
+    /**
+     * A model file replaced the recommended way, a new file renamed over it, by another thread
+     * during 300 loads: every load is the old model or the new one, whole.
+     */
+    @Test
+    void aModelFileReplacedByRenameIsAlwaysReadWhole() throws Exception {
+        Path golden = Fixtures.golden("002_lstm");
+        Path file = dir.resolve("model.safetensors");
+        Files.copy(golden.resolve("model.safetensors"), file);
+        Tensor x;
+        try (SafetensorsFile in = SafetensorsFile.open(golden.resolve("input.safetensors"))) {
+            x = Tensor.of(in.floats("input").toArray(), in.info("input").shape());
+        }
+        float[] want;
+        try (RnnModel m = RnnModel.load(file)) {
+            want = m.forward(x).output().toArray();
+        }
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread writer = new Thread(() -> {
+            Path tmp = dir.resolve("model.tmp");
+            while (!stop.get()) {
+                try {
+                    Files.copy(golden.resolve("model.safetensors"), tmp, StandardCopyOption.REPLACE_EXISTING);
+                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        });
+        writer.start();
+        try {
+            for (int i = 0; i < 300; i++) {
+                try (RnnModel m = RnnModel.load(file)) {
+                    assertArrayEquals(want, m.forward(x).output().toArray(), 0f, "load " + i);
+                }
+            }
+        } finally {
+            stop.set(true);
+            writer.join();
+        }
     }
 }
