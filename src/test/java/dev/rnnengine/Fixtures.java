@@ -105,9 +105,14 @@ public final class Fixtures {
         }
     }
 
-    /** The golden tolerance against PyTorch. */
+    /** DESIGN.md's tolerance against PyTorch (float64): {@code 1e-5 + 1e-5 |b|}. */
+    public static final double GOLDEN_ATOL = 1e-5;
+    /** See {@link #GOLDEN_ATOL}. */
+    public static final double GOLDEN_RTOL = 1e-5;
+
+    /** The golden tolerance against PyTorch, for every fp32 comparison with its answers. */
     public static void assertClose(String what, Tensor expected, Tensor actual) {
-        assertClose(what, expected, actual, 1e-4, 1e-3);
+        assertClose(what, expected, actual, GOLDEN_ATOL, GOLDEN_RTOL);
     }
 
     /** Elements equal to the bit (for determinism and layout-only transformations). */

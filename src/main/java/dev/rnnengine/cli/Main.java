@@ -35,8 +35,8 @@ public final class Main {
           classify --model M --input I --output O   logits of a classifier file for token ids (I: tokens, lengths)
           classify --model M [--text "..."]...   label and probabilities per text (else one text per stdin line)
                 [--backend B] [--threads N]
-          soak [--backend B] [--calls N] [--models M]   many small calls, then models created and closed,
-                                                 with resident memory before and after
+          soak [--backend B] [--calls N] [--models M] [--max-growth-mb G]   many small calls, then models
+                                                 created and closed; exit 1 if resident memory grew more than G MB (64)
           bench [--quick] [--shapes S,S,...]    time backends and peers side by side on the same weights
                 [--backends B,B] [--threads 1,2] [--peers ort,torch,native] [--report DIR]
                 [--cell C --input-size D --hidden-size H [--layers L] [--bidirectional]
@@ -76,7 +76,7 @@ public final class Main {
                 case "demo":
                     return Demo.run(Options.parse(rest, Set.of("backend", "threads"), 0), out);
                 case "soak":
-                    return Soak.run(Options.parse(rest, Set.of("backend", "threads", "calls", "models"), 0), out);
+                    return Soak.run(Options.parse(rest, Set.of("backend", "threads", "calls", "models", "max-growth-mb"), 0), out);
                 case "classify":
                     return Classify.run(Options.parse(rest, Set.of("model", "input", "output", "text", "backend",
                         "threads"), 0), in, out);

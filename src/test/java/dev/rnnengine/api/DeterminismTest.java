@@ -75,6 +75,14 @@ class DeterminismTest {
         for (int i = 0; i < v.length; i++) {
             v[i] *= 6f;
         }
-        return m.forward(Tensor.of(v, x.shape()), null, null, c.lengths()).output().toArray();
+        RnnOutput r = m.forward(Tensor.of(v, x.shape()), null, null, c.lengths());
+        // Every result: output, h_n and (LSTM) c_n, one after the other.
+        float[] out = r.output().toArray();
+        float[] h = r.hN().toArray();
+        float[] cn = r.cN() == null ? new float[0] : r.cN().toArray();
+        float[] all = java.util.Arrays.copyOf(out, out.length + h.length + cn.length);
+        System.arraycopy(h, 0, all, out.length, h.length);
+        System.arraycopy(cn, 0, all, out.length + h.length, cn.length);
+        return all;
     }
 }

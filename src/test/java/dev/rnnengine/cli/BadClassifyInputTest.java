@@ -43,6 +43,12 @@ class BadClassifyInputTest {
 
     /** A case: name, the classify arguments after --model, stdin, words the single error line must contain. */
     private record Bad(String name, Path model, List<String> args, byte[] stdin, String expect) {
+        Bad {
+            if (expect.isBlank()) { // contains("") is always true: a check that cannot fail
+                throw new IllegalArgumentException(name + ": say what the message must contain");
+            }
+        }
+
         @Override
         public String toString() {
             return name;

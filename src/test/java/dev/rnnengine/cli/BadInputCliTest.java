@@ -38,6 +38,12 @@ class BadInputCliTest {
 
     /** A broken model or input: name, model file, input file, words the error must contain. */
     private record Bad(String name, Path model, Path input, String expect) {
+        Bad {
+            if (expect.isBlank()) { // contains("") is always true: a check that cannot fail
+                throw new IllegalArgumentException(name + ": say what the message must contain");
+            }
+        }
+
         @Override
         public String toString() {
             return name;
@@ -110,13 +116,14 @@ class BadInputCliTest {
         int t = shape[0]; // 002_lstm is time-major: (T, N, D)
         int n = shape[1];
         List<Bad> l = new ArrayList<>();
-        l.add(new Bad("truncated model", raw("trunc.safetensors", java.util.Arrays.copyOf(good, good.length / 2)), in, ""));
+        l.add(new Bad("truncated model", raw("trunc.safetensors", java.util.Arrays.copyOf(good, good.length / 2)), in,
+            "outside the data section"));
         l.add(new Bad("header longer than the file", raw("long.safetensors", withHeader(1 << 20, "{}")), in, "header"));
         l.add(new Bad("absurd header length", raw("absurd.safetensors", withHeader(1L << 60, "{}")), in, "header"));
-        l.add(new Bad("not JSON", raw("notjson.safetensors", withHeader(-1, "{nope!!}")), in, ""));
+        l.add(new Bad("not JSON", raw("notjson.safetensors", withHeader(-1, "{nope!!}")), in, "invalid JSON at offset 1"));
         l.add(new Bad("duplicate names", raw("dup.safetensors", withHeader(-1,
             "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")), in, "a"));
-        l.add(new Bad("empty file", raw("empty.safetensors", new byte[0]), in, ""));
+        l.add(new Bad("empty file", raw("zero-bytes.safetensors", new byte[0]), in, "0 bytes is shorter than the 8-byte header"));
         l.add(new Bad("input of the wrong width", model, input("wide", Map.of("input", Tensor.zeros(n, t, 3))), "input_size"));
         l.add(new Bad("h0 of the wrong shape", model, input("h0", Map.of("h0", Tensor.zeros(1, n, 3))), "hidden"));
         l.add(new Bad("lengths zero", model, input("len0", Map.of("lengths", lengths(n, t, 0))), "length"));
@@ -159,14 +166,12 @@ class BadInputCliTest {
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("runs")
     void refusedWithOneLine(String backend, Bad bad) {
-        long t0 = System.nanoTime();
         Fixtures.Cli r = Fixtures.cli("infer", "--model", bad.model().toString(), "--input", bad.input().toString(),
             "--output", dir.resolve("out.safetensors").toString(), "--backend", backend);
         String e = r.err();
         assertEquals(1, r.code(), bad + ": " + e);
         assertEquals(1, e.lines().count(), "one line: " + e);
         assertTrue(e.toLowerCase(java.util.Locale.ROOT).contains(bad.expect().toLowerCase(java.util.Locale.ROOT)), e);
-        assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "took over 10 s");
     }
 
     /**

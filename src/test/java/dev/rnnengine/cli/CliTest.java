@@ -60,7 +60,21 @@ class CliTest {
         // The shipped model's answers (tools/train_langid.py): one line per word, then the score.
         assertEquals(16, r.out().lines().filter(l -> l.split("\t").length == 4).count(), r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("verständnis\tgerman\t")), r.out());
-        assertTrue(r.out().contains(" of 16 right"), r.out());
+        // The score it prints is the model's own, recomputed here, and what the README documents (8 of 16).
+        java.util.regex.Matcher score = java.util.regex.Pattern.compile("(\\d+) of 16 right").matcher(r.out());
+        assertTrue(score.find(), r.out());
+        int right = 0;
+        try (dev.rnnengine.text.SentenceClassifier c = dev.rnnengine.text.SentenceClassifier.load(
+                Path.of(Demo.class.getResource(Demo.MODEL).toURI()), new dev.rnnengine.api.EngineOptions("scalar", 1))) {
+            List<dev.rnnengine.text.SentenceClassifier.Prediction> p = c.classify(Demo.WORDS);
+            for (int i = 0; i < p.size(); i++) {
+                right += p.get(i).label().equals(Demo.TRUTH.get(i)) ? 1 : 0;
+            }
+        } catch (java.io.IOException | java.net.URISyntaxException e) {
+            throw new AssertionError(e);
+        }
+        assertEquals(right, Integer.parseInt(score.group(1)), "the demo's score");
+        assertTrue(right >= 8, "the demo model gets " + right + " of 16 right; README says 8");
         for (String b : Fixtures.expectedBackends()) {
             List<String> lines = r.out().lines().filter(l -> l.trim().startsWith(b + " ") && l.contains("ms per batch")).toList();
             assertEquals(1, lines.size(), b + ": " + r.out());
@@ -92,11 +106,20 @@ class CliTest {
     }
 
     @Test
-    void soakReportsResidentMemory() {
+    void soakReportsResidentMemoryAndItsVerdict() {
         Fixtures.Cli r = run("soak", "--backend", "onednn", "--calls", "2000", "--models", "5");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().matches("(?s)soak onednn: 2000 calls in .* MB before, .* MB after; 5 models created, run and closed: .* MB\\n"),
-            r.out());
+        assertTrue(r.out().matches("(?s)soak onednn: 2000 calls in .* MB before, .* MB after; 5 models created, run and closed: .* MB\\n"
+            + "ok: resident memory grew .* bound 64 MB \\(--max-growth-mb\\)\\n"), r.out());
+    }
+
+    /** The verdict that makes rnn soak exit 1: growth past the bound after the calls or after the models. */
+    @Test
+    void soakFailsPastItsBound() {
+        assertTrue(Soak.verdict(100, 120, 90, 64).startsWith("ok"));
+        assertTrue(Soak.verdict(100, 165, 90, 64).startsWith("FAIL"), "growth over the calls");
+        assertTrue(Soak.verdict(100, 101, 170, 64).startsWith("FAIL"), "growth over the models");
+        assertTrue(Soak.verdict(100, 164, 164, 64).startsWith("ok"), "at the bound");
     }
 
     @Test
