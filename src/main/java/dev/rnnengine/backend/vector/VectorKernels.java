@@ -18,8 +18,25 @@ final class VectorKernels {
     static final VectorSpecies<Float> S = species(System.getProperty(BITS_PROPERTY));
     static final int V = S.length();
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
-    private static final int KC = 128;
-    private static final int MC = 32;
+    private static final int KC = 256;
+    private static final int MC = 48;
+    /** Rows per GEMM register tile: 8 with 512-bit vectors (32 registers), 6 with 256-bit, else 4. */
+    static final int TILE_ROWS = V >= 16 ? 8 : V == 8 ? 6 : 4;
+    /**
+     * Each thread's packed x tiles of one row block: {@code [tile][k][TILE_ROWS]}. Per thread, not
+     * per call context, since the workers of one direction share a context; made once per thread.
+     */
+    private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[MC * KC]);
+
+    /** x's rows {@code [0, TILE_ROWS)} of columns {@code [0, kn)}, as {@code [k][TILE_ROWS]} at {@code at}. */
+    private static void packTile(float[] x, int xAt, int ldx, int kn, float[] xp, int at) {
+        for (int i = 0; i < TILE_ROWS; i++) {
+            int src = xAt + i * ldx;
+            for (int k = 0; k < kn; k++) {
+                xp[at + k * TILE_ROWS + i] = x[src + k];
+            }
+        }
+    }
 
     private VectorKernels() { }
 
@@ -108,6 +125,7 @@ final class VectorKernels {
     static void gemm(float[] x, int xOff, int ldx, int rows, int cols, float[] panel, int pg, float[] bias,
                      float[] out, int outOff, int ldo, int j0, int j1) {
         final int nr = pg * V;
+        final float[] xp = TILE_ROWS > 4 ? PACKED.get() : null;
         // Blocks of KC columns and MC rows keep x's block in L1 while the panels sweep it;
         // partial sums go through out, which keeps an unblocked loop's summation order (and bits).
         for (int kb = 0; kb < cols; kb += KC) {
@@ -121,6 +139,24 @@ final class VectorKernels {
                     int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
                     int pB = ((j + 1) / pg) * cols * nr + ((j + 1) % pg) * V + kb * nr;
                     int r = mb;
+                    // The widest row tile whose accumulators fit the registers: 16 with AVX-512's 32,
+                    // 12 with AVX2's 16 (two FMA pipes of 4-cycle latency need 8 chains at least).
+                    if (TILE_ROWS > 4) {
+                        for (; r + TILE_ROWS <= mEnd; r += TILE_ROWS) {
+                            int o = outOff + r * ldo + j * V;
+                            int at = (r - mb) * KC; // this tile's x, packed [k][TILE_ROWS]: one line per k
+                            if (j == j0) {
+                                packTile(x, xOff + r * ldx + kb, ldx, kn, xp, at);
+                            }
+                            if (TILE_ROWS == 8) {
+                                gemm8x2(xp, at, kn, panel, pA, pB, nr, init, first ? j * V : o, first ? 0 : ldo, out, o,
+                                    ldo);
+                            } else {
+                                gemm6x2(xp, at, kn, panel, pA, pB, nr, init, first ? j * V : o, first ? 0 : ldo, out, o,
+                                    ldo);
+                            }
+                        }
+                    }
                     for (; r + 4 <= mEnd; r += 4) {
                         int o = outOff + r * ldo + j * V;
                         gemm4x2(x, xOff + r * ldx + kb, ldx, kn, panel, pA, pB, nr, init, first ? j * V : o,
@@ -182,6 +218,124 @@ final class VectorKernels {
         a21.intoArray(out, oAt + 2 * ldo + V);
         a30.intoArray(out, oAt + 3 * ldo);
         a31.intoArray(out, oAt + 3 * ldo + V);
+    }
+
+    /** Like {@link #gemm4x2} for 8 rows of a packed tile ({@link #packTile}): 16 accumulators (AVX-512's 32 registers). */
+    private static void gemm8x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr,
+                                float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
+        FloatVector a00 = init(init, iAt);
+        FloatVector a01 = init(init, iAt + V);
+        FloatVector a10 = init(init, iAt + ldi);
+        FloatVector a11 = init(init, iAt + ldi + V);
+        FloatVector a20 = init(init, iAt + 2 * ldi);
+        FloatVector a21 = init(init, iAt + 2 * ldi + V);
+        FloatVector a30 = init(init, iAt + 3 * ldi);
+        FloatVector a31 = init(init, iAt + 3 * ldi + V);
+        FloatVector a40 = init(init, iAt + 4 * ldi);
+        FloatVector a41 = init(init, iAt + 4 * ldi + V);
+        FloatVector a50 = init(init, iAt + 5 * ldi);
+        FloatVector a51 = init(init, iAt + 5 * ldi + V);
+        FloatVector a60 = init(init, iAt + 6 * ldi);
+        FloatVector a61 = init(init, iAt + 6 * ldi + V);
+        FloatVector a70 = init(init, iAt + 7 * ldi);
+        FloatVector a71 = init(init, iAt + 7 * ldi + V);
+        for (int k = 0; k < cols; k++) {
+            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * nr);
+            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * nr);
+            int xk = xAt + 8 * k;
+            FloatVector x0 = FloatVector.broadcast(S, x[xk]);
+            a00 = w0.fma(x0, a00);
+            a01 = w1.fma(x0, a01);
+            FloatVector x1 = FloatVector.broadcast(S, x[xk + 1]);
+            a10 = w0.fma(x1, a10);
+            a11 = w1.fma(x1, a11);
+            FloatVector x2 = FloatVector.broadcast(S, x[xk + 2]);
+            a20 = w0.fma(x2, a20);
+            a21 = w1.fma(x2, a21);
+            FloatVector x3 = FloatVector.broadcast(S, x[xk + 3]);
+            a30 = w0.fma(x3, a30);
+            a31 = w1.fma(x3, a31);
+            FloatVector x4 = FloatVector.broadcast(S, x[xk + 4]);
+            a40 = w0.fma(x4, a40);
+            a41 = w1.fma(x4, a41);
+            FloatVector x5 = FloatVector.broadcast(S, x[xk + 5]);
+            a50 = w0.fma(x5, a50);
+            a51 = w1.fma(x5, a51);
+            FloatVector x6 = FloatVector.broadcast(S, x[xk + 6]);
+            a60 = w0.fma(x6, a60);
+            a61 = w1.fma(x6, a61);
+            FloatVector x7 = FloatVector.broadcast(S, x[xk + 7]);
+            a70 = w0.fma(x7, a70);
+            a71 = w1.fma(x7, a71);
+        }
+        a00.intoArray(out, oAt);
+        a01.intoArray(out, oAt + V);
+        a10.intoArray(out, oAt + ldo);
+        a11.intoArray(out, oAt + ldo + V);
+        a20.intoArray(out, oAt + 2 * ldo);
+        a21.intoArray(out, oAt + 2 * ldo + V);
+        a30.intoArray(out, oAt + 3 * ldo);
+        a31.intoArray(out, oAt + 3 * ldo + V);
+        a40.intoArray(out, oAt + 4 * ldo);
+        a41.intoArray(out, oAt + 4 * ldo + V);
+        a50.intoArray(out, oAt + 5 * ldo);
+        a51.intoArray(out, oAt + 5 * ldo + V);
+        a60.intoArray(out, oAt + 6 * ldo);
+        a61.intoArray(out, oAt + 6 * ldo + V);
+        a70.intoArray(out, oAt + 7 * ldo);
+        a71.intoArray(out, oAt + 7 * ldo + V);
+    }
+
+    /** Like {@link #gemm4x2} for 6 rows of a packed tile: 12 accumulators (AVX2's 16 registers hold them and the operands). */
+    private static void gemm6x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr,
+                                float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
+        FloatVector a00 = init(init, iAt);
+        FloatVector a01 = init(init, iAt + V);
+        FloatVector a10 = init(init, iAt + ldi);
+        FloatVector a11 = init(init, iAt + ldi + V);
+        FloatVector a20 = init(init, iAt + 2 * ldi);
+        FloatVector a21 = init(init, iAt + 2 * ldi + V);
+        FloatVector a30 = init(init, iAt + 3 * ldi);
+        FloatVector a31 = init(init, iAt + 3 * ldi + V);
+        FloatVector a40 = init(init, iAt + 4 * ldi);
+        FloatVector a41 = init(init, iAt + 4 * ldi + V);
+        FloatVector a50 = init(init, iAt + 5 * ldi);
+        FloatVector a51 = init(init, iAt + 5 * ldi + V);
+        for (int k = 0; k < cols; k++) {
+            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * nr);
+            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * nr);
+            int xk = xAt + 6 * k;
+            FloatVector x0 = FloatVector.broadcast(S, x[xk]);
+            a00 = w0.fma(x0, a00);
+            a01 = w1.fma(x0, a01);
+            FloatVector x1 = FloatVector.broadcast(S, x[xk + 1]);
+            a10 = w0.fma(x1, a10);
+            a11 = w1.fma(x1, a11);
+            FloatVector x2 = FloatVector.broadcast(S, x[xk + 2]);
+            a20 = w0.fma(x2, a20);
+            a21 = w1.fma(x2, a21);
+            FloatVector x3 = FloatVector.broadcast(S, x[xk + 3]);
+            a30 = w0.fma(x3, a30);
+            a31 = w1.fma(x3, a31);
+            FloatVector x4 = FloatVector.broadcast(S, x[xk + 4]);
+            a40 = w0.fma(x4, a40);
+            a41 = w1.fma(x4, a41);
+            FloatVector x5 = FloatVector.broadcast(S, x[xk + 5]);
+            a50 = w0.fma(x5, a50);
+            a51 = w1.fma(x5, a51);
+        }
+        a00.intoArray(out, oAt);
+        a01.intoArray(out, oAt + V);
+        a10.intoArray(out, oAt + ldo);
+        a11.intoArray(out, oAt + ldo + V);
+        a20.intoArray(out, oAt + 2 * ldo);
+        a21.intoArray(out, oAt + 2 * ldo + V);
+        a30.intoArray(out, oAt + 3 * ldo);
+        a31.intoArray(out, oAt + 3 * ldo + V);
+        a40.intoArray(out, oAt + 4 * ldo);
+        a41.intoArray(out, oAt + 4 * ldo + V);
+        a50.intoArray(out, oAt + 5 * ldo);
+        a51.intoArray(out, oAt + 5 * ldo + V);
     }
 
     // The tails sum over k in the same order as gemm4x2, so a vector's result never depends
