@@ -156,6 +156,7 @@ public final class Fixtures {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Djava.util.logging.SimpleFormatter.format=%4$s: %5$s%n");
+        cmd.add("-Drnn.cache.dir=" + System.getProperty("rnn.cache.dir", dir.resolve("rnn-cache").toString()));
         cmd.addAll(jvmArgs);
         if (!jvmArgs.contains("-m")) { // else the JVM options end with -m module/class
             cmd.add("dev.rnnengine.cli.Main");

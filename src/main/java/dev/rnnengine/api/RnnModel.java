@@ -137,6 +137,33 @@ public final class RnnModel implements AutoCloseable {
         return prepare(spec, layerWeights(spec, stateDict), options);
     }
 
+    /**
+     * Measures which backend {@code auto} should run each class of call on (batch size, one
+     * step or whole sequences) for this spec at this thread count on this machine, and caches
+     * the answer in the user's cache directory, where every later {@code auto} model of the
+     * spec finds it ({@code rnn tune} does this from the command line). Without it, the first
+     * {@code auto} model of a spec measures once, at creation.
+     *
+     * @return the table of choices and timings
+     * @throws IllegalArgumentException if a tensor is missing, unexpected or of the wrong shape
+     * @throws UnsupportedOperationException if no backend can run the spec
+     */
+    public static String tune(RnnSpec spec, Map<String, Tensor> stateDict, int threads) {
+        Objects.requireNonNull(spec, "spec");
+        return Backends.tune(spec, layerWeights(spec, stateDict), threads);
+    }
+
+    /**
+     * The backend that runs a call of {@code seqLen} steps over {@code batch} sequences: the
+     * model's backend, or for {@code auto} the one chosen for that class of call.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
+    public String backendFor(int seqLen, int batch) {
+        guard.checkOpen();
+        return prepared.backendFor(seqLen, batch);
+    }
+
     private static RnnModel prepare(RnnSpec spec, List<LayerWeights> weights, EngineOptions options) {
         return new RnnModel(spec, Backends.prepare(options.backend(), spec, weights, options.threads()));
     }

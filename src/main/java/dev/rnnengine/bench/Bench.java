@@ -37,7 +37,7 @@ public final class Bench {
                          boolean quick, Path report) { }
 
     /** One participant's figures on one (shape, threads). */
-    record Result(Shapes.Shape shape, String who, int threads, double medianMs, double p99Ms, int samples) {
+    record Result(Shapes.Shape shape, String who, int threads, double medianMs, double p99Ms, int samples, String via) {
         double gflops() {
             return shape.flops() / medianMs / 1e6;
         }
@@ -51,10 +51,11 @@ public final class Bench {
             RnnSpec s = shape.spec();
             return String.format(Locale.ROOT, "{\"name\":\"%s\",\"cell\":\"%s\",\"input_size\":%d,\"hidden_size\":%d,"
                 + "\"layers\":%d,\"bidirectional\":%s,\"seq_len\":%d,\"batch\":%d,\"backend\":\"%s\",\"threads\":%d,"
-                + "\"median_ms\":%.4f,\"p99_ms\":%.4f,\"gflops\":%.3f,\"weight_gbps\":%.3f,\"samples\":%d}",
+                + "\"median_ms\":%.4f,\"p99_ms\":%.4f,\"gflops\":%.3f,\"weight_gbps\":%.3f,\"samples\":%d,"
+                + "\"via\":\"%s\"}",
                 shape.name(), s.mode().name().toLowerCase(Locale.ROOT), s.inputSize(), s.hiddenSize(), s.numLayers(),
                 s.bidirectional(), shape.seqLen(), shape.batch(), who, threads, medianMs, p99Ms, gflops(), weightGbps(),
-                samples);
+                samples, via);
         }
     }
 
@@ -249,8 +250,9 @@ public final class Bench {
             }
             for (int i = 0; i < n; i++) {
                 double[] s = samples.get(i).stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                String via = parts.get(i) instanceof EngineParticipant e ? e.via() : parts.get(i).name();
                 results.add(new Result(shape, parts.get(i).name(), threads, s[(s.length - 1) / 2],
-                    s[Math.min(s.length - 1, (int) Math.ceil(0.99 * s.length) - 1)], s.length));
+                    s[Math.min(s.length - 1, (int) Math.ceil(0.99 * s.length) - 1)], s.length, via));
             }
         } catch (Exception e) {
             failures++;

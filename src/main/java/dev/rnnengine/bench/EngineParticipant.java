@@ -23,6 +23,11 @@ final class EngineParticipant implements Participant {
         return backend;
     }
 
+    /** The backend that ran the calls: itself, or the one auto chose for this call class. */
+    String via() {
+        return model.backendFor(x.size(0), x.size(1));
+    }
+
     @Override
     public double[] time(int calls) {
         double[] ms = new double[calls];

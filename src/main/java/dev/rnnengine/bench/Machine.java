@@ -1,48 +1,82 @@
 package dev.rnnengine.bench;
 
+import dev.rnnengine.engine.Backends;
+import dev.rnnengine.engine.MachineProbe;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
- * What the machine is and what it can do, measured: CPU model, cores, caches, the
- * single-core FMA peak and read bandwidth per cache level (through the vector kernels'
- * probe), so each result can be read as a fraction of its limit.
+ * What the machine is and what it can do, measured: CPU model and generation, cores, caches,
+ * the single-core FMA peak (after the JIT has compiled the probe) and a read-bandwidth sweep
+ * over working-set sizes, so each result can be read against its roofline.
  *
- * @param cpu      the CPU's model name
- * @param cores    cores the JVM sees
- * @param l1d      L1 data cache bytes (0 if unknown), likewise l2 and l3
+ * @param cpu        the CPU's model name
+ * @param generation vendor, family/model and, where known, the microarchitecture (Zen 1, Zen 3, ...), and the vector ISA
+ * @param cores      cores the JVM sees
+ * @param l1d        L1 data cache bytes per core (0 if unknown), likewise l2; l3 shared
  * @param peakGflops single-core FMA peak, GFLOP/s (0 if the probe could not run)
- * @param bwL1     single-core read GB/s from L1, likewise L2, L3 and DRAM
+ * @param sweepBytes working-set sizes of the bandwidth sweep
+ * @param sweepGbps  single-core read GB/s at each size (0 where not measured)
  */
-record Machine(String cpu, int cores, long l1d, long l2, long l3, double peakGflops, double bwL1, double bwL2,
-               double bwL3, double bwDram) {
+record Machine(String cpu, String generation, int cores, long l1d, long l2, long l3, double peakGflops,
+               long[] sweepBytes, double[] sweepGbps) {
 
-    /** Probes this machine (about two seconds). */
+    /** Probes this machine (about four seconds). */
     static Machine probe() {
         String cpu = "unknown CPU";
+        String generation = "unknown generation";
         try {
-            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
-                .map(l -> l.substring(l.indexOf(':') + 1).strip()).findFirst().orElse(cpu);
+            List<String> info = Files.readAllLines(Path.of("/proc/cpuinfo"));
+            cpu = field(info, "model name", cpu);
+            generation = generation(field(info, "vendor_id", "?"), field(info, "cpu family", "?"), field(info, "model", "?"),
+                " " + field(info, "flags", "") + " ");
         } catch (IOException e) {
-            // not Linux: keep "unknown CPU"
+            // not Linux: unknown
         }
         long l1 = cache(1, "Data");
         long l2 = cache(2, "Unified");
         long l3 = cache(3, "Unified");
+        long[] sizes = new long[16];
+        for (int i = 0; i < sizes.length; i++) {
+            sizes[i] = (16L << 10) << i; // 16 KB to 512 MB
+        }
         double peak = 0;
-        double[] bw = new double[4];
-        var probe = dev.rnnengine.engine.Backends.probe(); // empty without the Vector API: "not measured"
+        double[] bw = new double[sizes.length];
+        Optional<MachineProbe> probe = Backends.probe(); // empty without the Vector API: "not measured"
         if (probe.isPresent()) {
-            peak = probe.get().fmaGflops(600);
-            long[] sizes = {l1 > 0 ? l1 / 2 : 16 << 10, l2 > 0 ? l2 / 2 : 256 << 10, l3 > 0 ? l3 / 2 : 4 << 20,
-                Math.max(256L << 20, 8 * l3)};
-            for (int i = 0; i < 4; i++) {
-                bw[i] = probe.get().readGBps((int) Math.min(Integer.MAX_VALUE / 2, sizes[i]), 300);
+            peak = probe.get().fmaGflops(800);
+            for (int i = 0; i < sizes.length; i++) {
+                bw[i] = probe.get().readGBps((int) Math.min(Integer.MAX_VALUE / 2, sizes[i]), 150);
             }
         }
-        return new Machine(cpu, Runtime.getRuntime().availableProcessors(), l1, l2, l3, peak, bw[0], bw[1], bw[2], bw[3]);
+        return new Machine(cpu, generation, Runtime.getRuntime().availableProcessors(), l1, l2, l3, peak, sizes, bw);
+    }
+
+    private static String field(List<String> info, String key, String dflt) {
+        return info.stream().filter(l -> l.startsWith(key) && l.substring(0, l.indexOf(':')).strip().equals(key))
+            .map(l -> l.substring(l.indexOf(':') + 1).strip()).findFirst().orElse(dflt);
+    }
+
+    /** AMD family/model to Zen generation (family 23: Zen 1, Zen+, Zen 2; 25: Zen 3, Zen 4; 26: Zen 5). */
+    static String generation(String vendor, String family, String model, String flags) {
+        String isa = flags.contains(" avx512f ") ? "AVX-512" : flags.contains(" avx2 ") ? "AVX2" : "SSE";
+        String base = vendor + " family " + family + " model " + model;
+        try {
+            int f = Integer.parseInt(family);
+            int m = Integer.parseInt(model);
+            if (vendor.contains("AMD")) {
+                String zen = f == 23 ? (m < 0x30 ? "Zen 1/Zen+" : "Zen 2")
+                    : f == 25 ? ((m >= 0x10 && m < 0x20) || m >= 0x60 ? "Zen 4" : "Zen 3") : f == 26 ? "Zen 5" : null;
+                return base + (zen != null ? " (" + zen + ")" : "") + ", " + isa;
+            }
+        } catch (NumberFormatException e) {
+            // not numbers: as it is
+        }
+        return base + ", " + isa;
     }
 
     private static long cache(int level, String type) {
@@ -62,27 +96,35 @@ record Machine(String cpu, int cores, long l1d, long l2, long l3, double peakGfl
         return 0;
     }
 
-    /** The single-core read bandwidth of the level a working set of {@code bytes} fits in. */
+    /** The single-core read bandwidth for a working set of {@code bytes}: the sweep's value at the first size that holds it. */
     double bandwidthFor(double bytes) {
-        if (l2 > 0 && bytes <= l2) {
-            return bwL2;
+        for (int i = 0; i < sweepBytes.length; i++) {
+            if (bytes <= sweepBytes[i]) {
+                return sweepGbps[i];
+            }
         }
-        if (l3 > 0 && bytes <= l3) {
-            return bwL3;
-        }
-        return bwDram;
+        return sweepGbps[sweepGbps.length - 1];
     }
 
-    /** The level's name, for the report. */
+    /** Where a working set of {@code bytes} lives: L1, L2, L3 or DRAM, by the cache sizes. */
     String levelFor(double bytes) {
-        return l2 > 0 && bytes <= l2 ? "L2" : l3 > 0 && bytes <= l3 ? "L3" : "DRAM";
+        return l1d > 0 && bytes <= l1d ? "L1" : l2 > 0 && bytes <= l2 ? "L2" : l3 > 0 && bytes <= l3 ? "L3" : "DRAM";
     }
 
     /** One line for the report and the table's header. */
     String describe() {
-        return String.format(Locale.ROOT, "%s, %d cores; L1d %s, L2 %s, L3 %s; single-core FMA peak %.1f GFLOP/s; "
-            + "single-core read L1 %.0f, L2 %.0f, L3 %.0f, DRAM %.1f GB/s", cpu, cores, kb(l1d), kb(l2), kb(l3),
-            peakGflops, bwL1, bwL2, bwL3, bwDram);
+        return String.format(Locale.ROOT, "%s (%s), %d cores; L1d %s, L2 %s per core, L3 %s; single-core FMA peak "
+            + "%.1f GFLOP/s", cpu, generation, cores, kb(l1d), kb(l2), kb(l3), peakGflops);
+    }
+
+    /** The bandwidth sweep as a Markdown table. */
+    String sweepTable() {
+        StringBuilder b = new StringBuilder("| working set | single-core read GB/s |\n|---|---|\n");
+        for (int i = 0; i < sweepBytes.length; i++) {
+            b.append("| ").append(kb(sweepBytes[i])).append(" | ")
+                .append(String.format(Locale.ROOT, "%.1f", sweepGbps[i])).append(" |\n");
+        }
+        return b.toString();
     }
 
     private static String kb(long b) {

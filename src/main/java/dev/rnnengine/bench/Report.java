@@ -15,6 +15,40 @@ final class Report {
 
     private Report() { }
 
+    /** A call's roofline (ms) and what bounds it. */
+    record Roof(double ms, String bound) { }
+
+    /** See the report's "Against the roofline" for the model. */
+    static Roof roofline(Machine m, Shapes.Shape s, int threads) {
+        if (m == null || m.peakGflops() <= 0) {
+            return new Roof(0, "n/a");
+        }
+        double peak = m.peakGflops() * threads * 1e9; // flop/s
+        double input = 0;
+        double computeSteps = 0;
+        double memorySteps = 0;
+        for (int l = 0; l < s.spec().numLayers(); l++) { // the input projection: its flops, or reading W_ih once
+            double flops = 2.0 * s.spec().gates() * s.spec().hiddenSize() * s.spec().layerInputSize(l) * s.seqLen()
+                * s.batch() * s.spec().directions();
+            double read = s.inputBytes(l) / (m.bandwidthFor(s.inputBytes(l) / threads) * 1e9 * threads);
+            input += Math.max(flops / peak, read);
+        }
+        double slice = s.recurrentBytesPerStep() / threads;
+        double bw = m.bandwidthFor(slice) * 1e9 * threads;
+        for (int l = 0; l < s.spec().numLayers(); l++) {
+            double compute = s.recurrentFlopsPerStep() / peak;
+            double memory = s.recurrentBytesPerStep() / bw;
+            if (compute >= memory) {
+                computeSteps += compute * s.seqLen();
+            } else {
+                memorySteps += memory * s.seqLen();
+            }
+        }
+        double seconds = input + computeSteps + memorySteps;
+        String bound = memorySteps > computeSteps + input ? "weights from " + m.levelFor(slice) : "FMA peak";
+        return new Roof(seconds * 1e3, bound);
+    }
+
     /** Medians (ms) side by side, then each engine backend's speed-up over each peer (peer / backend). */
     static String table(Bench.Config c, List<Bench.Result> results) {
         List<String> cols = Bench.columns(results);
@@ -29,6 +63,7 @@ final class Report {
                 }
             }
         }
+        boolean auto = engine.contains("auto");
         StringBuilder sb = new StringBuilder();
         sb.append("| shape | threads |");
         for (String w : cols) {
@@ -37,7 +72,10 @@ final class Report {
         for (String[] pair : pairs) {
             sb.append(' ').append(pair[0]).append(" vs ").append(pair[1]).append(" |");
         }
-        sb.append('\n').append("|---".repeat(2 + cols.size() + pairs.size())).append("|\n");
+        if (auto) {
+            sb.append(" auto ran on | auto vs fastest backend |");
+        }
+        sb.append('\n').append("|---".repeat(2 + cols.size() + pairs.size() + (auto ? 2 : 0))).append("|\n");
         for (Map.Entry<String, Map<String, Bench.Result>> row : Bench.byRow(results).entrySet()) {
             Map<String, Bench.Result> v = row.getValue();
             Bench.Result any = v.values().iterator().next();
@@ -51,6 +89,13 @@ final class Report {
                 Bench.Result b = v.get(pair[1]);
                 sb.append(' ').append(a == null || b == null ? ""
                     : String.format(Locale.ROOT, "%.2fx", b.medianMs() / a.medianMs())).append(" |");
+            }
+            if (auto) {
+                Bench.Result a = v.get("auto");
+                double best = engine.stream().filter(e -> !e.equals("auto")).map(v::get).filter(java.util.Objects::nonNull)
+                    .mapToDouble(Bench.Result::medianMs).min().orElse(Double.NaN);
+                sb.append(' ').append(a == null ? "" : a.via()).append(" | ").append(a == null || Double.isNaN(best) ? ""
+                    : String.format(Locale.ROOT, "%.2fx", best / a.medianMs())).append(" |");
             }
             sb.append('\n');
         }
@@ -77,22 +122,26 @@ final class Report {
         md.append(String.format(Locale.ROOT, "Run: %s, %d shape(s), backends %s, threads %s, peers %s; medians of "
             + "interleaved rounds (each participant in turn, the first one rotating).%n%n", c.quick() ? "--quick" : "full",
             c.shapes().size(), c.backends(), c.threads(), c.peers()));
-        md.append("![median latency per shape](chart.svg)\n\n## Medians and ratios\n\n");
+        md.append("![each participant's speed relative to ONNX Runtime](chart.svg)\n\n## Medians and ratios\n\n");
         md.append("Ratios are the peer's median over the engine backend's: above 1x, the engine is faster.\n\n");
         md.append(table(c, results)).append('\n');
-        md.append("## Against the machine's limits\n\n");
-        md.append("`peak` is GFLOP/s over the single-core FMA peak times the thread count; `bw` is the weights "
-            + "streamed once per step (GB/s) over the single-core read bandwidth of the cache level they fit in.\n\n");
-        md.append("| shape | threads | who | median ms | p99 ms | GFLOP/s | peak | weight GB/s | level | bw |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        md.append("## Against the roofline\n\n");
+        md.append("The roofline of a call is what this machine cannot beat: the input projections of all steps at the "
+            + "FMA peak, plus, for every layer and step, the larger of the recurrence's flops at the peak and the recurrent "
+            + "weights it must read (W_hh and W_hr, every step) at the single-core read bandwidth of the working set each "
+            + "core streams (its slice of the weights), times the threads. `x roofline` is the median over that: 1.00x "
+            + "would be at the limit. Peak and bandwidths are measured below.\n\n");
+        md.append("| shape | threads | who | ran on | median ms | roofline ms | x roofline | bound by |\n");
+        md.append("|---|---|---|---|---|---|---|---|\n");
         for (Bench.Result r : results) {
-            double peak = m.peakGflops() * r.threads();
-            double bw = m.bandwidthFor(r.shape().weightBytes());
-            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %.3f | %.3f | %.2f | %s | %.2f | %s | %s |%n",
-                r.shape().name(), r.threads(), r.who(), r.medianMs(), r.p99Ms(), r.gflops(),
-                peak > 0 ? String.format(Locale.ROOT, "%.0f%%", 100 * r.gflops() / peak) : "n/a", r.weightGbps(),
-                m.levelFor(r.shape().weightBytes()), bw > 0 ? String.format(Locale.ROOT, "%.0f%%", 100 * r.weightGbps() / bw) : "n/a"));
+            Roof roof = roofline(m, r.shape(), r.threads());
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %.3f | %s | %s | %s |%n", r.shape().name(),
+                r.threads(), r.who(), r.via(), r.medianMs(), roof.ms() > 0 ? String.format(Locale.ROOT, "%.3f", roof.ms()) : "n/a",
+                roof.ms() > 0 ? String.format(Locale.ROOT, "%.2fx", r.medianMs() / roof.ms()) : "n/a", roof.bound()));
         }
+        md.append("\n## The machine\n\n").append(m.describe()).append(".\n\n");
+        md.append("Single-core read bandwidth by working-set size (after the JIT has compiled the probe):\n\n");
+        md.append(m.sweepTable()).append('\n');
         if (!notes.isEmpty()) {
             md.append("\n## Notes\n\n");
             for (String n : notes) {
@@ -102,27 +151,30 @@ final class Report {
         Files.writeString(dir.resolve("report.md"), md);
     }
 
-    /** Grouped bars, one group per (shape, threads), one bar per participant, log-scale milliseconds. */
+    /**
+     * Grouped bars, one group per (shape, threads), one bar per participant: its speed relative
+     * to ONNX Runtime (ORT's median over its own), on a linear axis with a parity line at 1, so
+     * the 10-30% differences that decide are visible. Without ORT, relative to the first participant.
+     */
     static String chart(List<Bench.Result> results) {
         Map<String, Map<String, Bench.Result>> rows = Bench.byRow(results);
         List<String> who = new ArrayList<>();
-        double lo = Double.MAX_VALUE;
-        double hi = 0;
         for (Bench.Result r : results) {
             if (!who.contains(r.who())) {
                 who.add(r.who());
             }
-            lo = Math.min(lo, r.medianMs());
-            hi = Math.max(hi, r.medianMs());
         }
-        if (results.isEmpty()) {
-            lo = hi = 1;
+        String base = who.contains("ort") ? "ort" : who.isEmpty() ? "" : who.get(0);
+        double hi = 1.5;
+        for (Map<String, Bench.Result> row : rows.values()) {
+            Bench.Result b = row.get(base);
+            for (Bench.Result r : row.values()) {
+                if (b != null) {
+                    hi = Math.max(hi, b.medianMs() / r.medianMs());
+                }
+            }
         }
-        double minExp = Math.floor(Math.log10(lo));
-        double maxExp = Math.ceil(Math.log10(hi) + 1e-9);
-        if (maxExp <= minExp) {
-            maxExp = minExp + 1;
-        }
+        hi = Math.ceil(hi * 4) / 4;
         int bar = 12;
         int group = who.size() * bar + 16;
         int left = 70;
@@ -134,25 +186,28 @@ final class Report {
         s.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
             + "font-family=\"sans-serif\" font-size=\"11\">%n", width, height));
         s.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>%n", width, height));
-        s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"18\" font-size=\"13\">median latency per call (ms, log scale; "
-            + "lower is better)</text>%n", left));
-        for (double e = minExp; e <= maxExp; e++) {
-            double y = top + plotH - (e - minExp) / (maxExp - minExp) * plotH;
-            s.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                + "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>%n", left, width - 10, y, y, left - 6, y + 4,
-                tick(e)));
+        s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"18\" font-size=\"13\">speed relative to %s "
+            + "(%s median / participant's median; above 1: faster; linear)</text>%n", left, base, base));
+        for (double v = 0; v <= hi + 1e-9; v += 0.25) {
+            double y = top + plotH - v / hi * plotH;
+            boolean parity = Math.abs(v - 1) < 1e-9;
+            s.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                + "stroke-width=\"%s\"/><text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>%n", left, width - 10, y, y,
+                parity ? "#333" : "#ddd", parity ? "1.5" : "1", left - 6, y + 4, v));
         }
         int gx = left + 8;
         for (Map.Entry<String, Map<String, Bench.Result>> row : rows.entrySet()) {
+            Bench.Result b = row.getValue().get(base);
             for (int i = 0; i < who.size(); i++) {
                 Bench.Result r = row.getValue().get(who.get(i));
-                if (r == null) {
+                if (r == null || b == null) {
                     continue;
                 }
-                double y = top + plotH - (Math.log10(r.medianMs()) - minExp) / (maxExp - minExp) * plotH;
+                double v = b.medianMs() / r.medianMs();
+                double y = top + plotH - v / hi * plotH;
                 s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\">"
-                    + "<title>%s %s: %.3f ms</title></rect>%n", gx + i * bar, y, bar - 2, top + plotH - y,
-                    COLORS[i % COLORS.length], row.getKey(), who.get(i), r.medianMs()));
+                    + "<title>%s %s: %.3f ms, %.2fx %s</title></rect>%n", gx + i * bar, y, bar - 2, top + plotH - y,
+                    COLORS[i % COLORS.length], row.getKey(), who.get(i), r.medianMs(), v, base));
             }
             double cx = gx + who.size() * bar / 2.0;
             s.append(String.format(Locale.ROOT, "<text transform=\"translate(%.1f,%d) rotate(40)\">%s</text>%n",
@@ -168,8 +223,4 @@ final class Report {
         return s.append("</svg>\n").toString();
     }
 
-    private static String tick(double exp) {
-        double v = Math.pow(10, exp);
-        return v >= 1 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%s", v);
-    }
 }

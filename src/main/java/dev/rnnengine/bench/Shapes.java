@@ -35,6 +35,31 @@ public final class Shapes {
         public double weightBytes() {
             return 4.0 * spec.parameterCount();
         }
+
+        /** Flops of the input projections of all steps (one GEMM per layer and direction). */
+        public double inputFlops() {
+            double f = 0;
+            for (int l = 0; l < spec.numLayers(); l++) {
+                f += 2.0 * spec.gates() * spec.hiddenSize() * spec.layerInputSize(l) * seqLen * batch * spec.directions();
+            }
+            return f;
+        }
+
+        /** Input weights W_ih of layer {@code l} (both directions), fp32: read once per call. */
+        public double inputBytes(int l) {
+            return 4.0 * spec.directions() * spec.gates() * spec.hiddenSize() * spec.layerInputSize(l);
+        }
+
+        /** Recurrent weights of one layer (both directions) one step reads: W_hh and W_hr, fp32. */
+        public double recurrentBytesPerStep() {
+            return 4.0 * spec.directions() * ((double) spec.gates() * spec.hiddenSize() * spec.outputHiddenSize()
+                + (double) spec.projSize() * spec.hiddenSize());
+        }
+
+        /** Flops of one layer's recurrence at one step (all rows, both directions). */
+        public double recurrentFlopsPerStep() {
+            return 2.0 / 4 * recurrentBytesPerStep() * batch;
+        }
     }
 
     /**

@@ -45,13 +45,18 @@ final class BenchOptions {
                 throw new Main.UsageException("--" + k + " describes a custom shape: give --cell too");
             }
         }
-        List<String> backends = list(o, "backends", String.join(",",
-            Backends.NAMES.stream().filter(b -> !b.equals("scalar") && Backends.availability(b).available()).toList()));
+        List<String> backends = new ArrayList<>(list(o, "backends", String.join(",",
+            Backends.NAMES.stream().filter(b -> !b.equals("scalar") && Backends.availability(b).available()).toList())));
         for (String b : backends) {
-            Backends.availability(b); // unknown names fail here, with the list of backends
+            if (!b.equals(Backends.AUTO)) {
+                Backends.availability(b); // unknown names fail here, with the list of backends
+            }
+        }
+        if (!backends.contains(Backends.AUTO)) {
+            backends.add(Backends.AUTO); // what users get by default is always reported
         }
         List<Integer> threads = new ArrayList<>();
-        for (String t : list(o, "threads", "1," + Math.max(2, Runtime.getRuntime().availableProcessors()))) {
+        for (String t : list(o, "threads", defaultThreads())) {
             try {
                 int v = Integer.parseInt(t.trim());
                 if (v < 1) {
@@ -67,6 +72,17 @@ final class BenchOptions {
         List<String> peers = o.has("peers") && o.get("peers").equals("none") ? List.of() : list(o, "peers", "ort,torch,native");
         Path report = o.has("report") ? Path.of(o.get("report")) : null;
         return Bench.run(new Bench.Config(shapes, backends, threads, peers, o.has("quick"), report), out, err);
+    }
+
+    /** 1, 2, 4, ... up to the processors, and the processors themselves: threads beyond 2 where the machine has them. */
+    private static String defaultThreads() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        List<String> t = new ArrayList<>();
+        for (int n = 1; n < cores; n *= 2) {
+            t.add(String.valueOf(n));
+        }
+        t.add(String.valueOf(Math.max(2, cores)));
+        return String.join(",", t);
     }
 
     private static List<String> list(Main.Options o, String key, String dflt) {

@@ -41,6 +41,8 @@ public final class Main {
                 [--backends B,B] [--threads 1,2] [--peers ort,torch,native] [--report DIR]
                 [--cell C --input-size D --hidden-size H [--layers L] [--bidirectional]
                  [--seq-len T] [--batch N]]       (a custom shape instead of --shapes)
+          tune [--model M | --shapes S,S] [--threads 1,2]   measure which backend auto uses per call class
+                                                 on this machine, and cache it (auto measures once otherwise)
           help                                  this text
         B is a backend: %s
         files are safetensors (see README: model, input and output file contracts)""".formatted(Backends.choices());
@@ -70,7 +72,9 @@ public final class Main {
                 case "infer":
                     return infer(Options.parse(rest, Set.of("model", "input", "output", "backend", "threads", "batch-first"), 0), out);
                 case "info":
-                    return info(Options.parse(rest, Set.of("batch-first", "backend"), 1), out);
+                    return info(Options.parse(rest, Set.of("batch-first", "backend", "threads"), 1), out);
+                case "tune":
+                    return Tune.run(Options.parse(rest, Set.of("model", "shapes", "threads", "batch-first"), 0), out);
                 case "bench":
                     return BenchOptions.run(Options.parse(rest, BenchOptions.OPTIONS, BenchOptions.FLAGS, 0), out, err);
                 case "demo":
@@ -121,7 +125,7 @@ public final class Main {
         return new EngineOptions(backend, threads);
     }
 
-    private static Map<String, String> overrides(Options o) throws UsageException {
+    static Map<String, String> overrides(Options o) throws UsageException {
         Map<String, String> m = new HashMap<>();
         if (o.has("batch-first")) {
             String v = o.get("batch-first");
@@ -170,7 +174,7 @@ public final class Main {
             out.printf("  %-9s %s%n", a.name(), a.available() ? "available: " + a.backend().describe()
                 : "unavailable: " + a.reason());
         }
-        out.println("auto selects: " + Backends.describeAuto(s));
+        out.println("auto selects: " + Backends.describeAuto(s, engineOptions(o).threads()));
         return 0;
     }
 

@@ -113,6 +113,9 @@ public final class Backends {
             }
             return prepareOn(a.backend(), spec, weights, threads);
         }
+        if (AutoTuner.enabled()) {
+            return tuned(spec, weights, threads, false);
+        }
         AutoChoice c = autoChoice(spec);
         if (c.batched() == null) {
             return prepareOn(c.small(), spec, weights, threads);
@@ -123,6 +126,73 @@ public final class Backends {
         } catch (RuntimeException e) {
             s.close();
             throw e;
+        }
+    }
+
+    /**
+     * {@code auto} by measurement: the cached choices for this spec on this machine, or a
+     * measurement of every available backend now ({@code retune}: always).
+     */
+    private static PreparedModel tuned(RnnSpec spec, List<LayerWeights> weights, int threads, boolean retune) {
+        AutoTuner.Choice[] cached = retune ? null : AutoTuner.cached(spec, threads);
+        List<String> names = new ArrayList<>();
+        for (String n : NAMES) {
+            if (cached != null ? java.util.Arrays.stream(cached).anyMatch(c -> c.winner().equals(n))
+                : availability(n).available() && !n.equals("scalar")) {
+                names.add(n);
+            }
+        }
+        if (names.isEmpty()) {
+            names.add("scalar"); // nothing faster runs here
+        }
+        for (String n : NAMES) { // one line for each backend auto goes without, naming the fix
+            if (!n.equals("scalar") && !availability(n).available()) {
+                logOnce(n, "auto chooses among " + String.join(", ", names));
+            }
+        }
+        Map<String, PreparedModel> prepared = new LinkedHashMap<>();
+        try {
+            for (String n : names) {
+                try {
+                    prepared.put(n, prepareOn(availability(n).backend(), spec, weights, threads));
+                } catch (UnsupportedOperationException e) { // e.g. oneDNN cannot run this spec
+                    if (cached != null) {
+                        throw e;
+                    }
+                    logOnce(n, "auto does not use it for " + AutoTuner.key(spec, threads) + ": " + e.getMessage());
+                }
+            }
+            if (prepared.isEmpty()) {
+                prepared.put("scalar", prepareOn(availability("scalar").backend(), spec, weights, threads));
+            }
+            AutoTuner.Choice[] choices = cached != null ? cached : AutoTuner.tune(spec, threads, prepared);
+            Map<String, PreparedModel> winners = new LinkedHashMap<>();
+            for (AutoTuner.Choice c : choices) {
+                winners.put(c.winner(), prepared.get(c.winner()));
+            }
+            for (Map.Entry<String, PreparedModel> e : prepared.entrySet()) {
+                if (!winners.containsKey(e.getKey())) {
+                    e.getValue().close(); // only the winners keep the weights
+                }
+            }
+            return new TunedModel(choices, winners, threads);
+        } catch (RuntimeException | Error e) {
+            prepared.values().forEach(PreparedModel::close);
+            throw e;
+        }
+    }
+
+    /**
+     * Measures {@code auto}'s choices for a spec on this machine again and caches them
+     * ({@code rnn tune}); returns the table.
+     *
+     * @throws UnsupportedOperationException if no backend can run the spec
+     */
+    public static String tune(RnnSpec spec, List<LayerWeights> weights, int requestedThreads) {
+        int threads = Threads.effective(requestedThreads);
+        try (PreparedModel m = tuned(spec, weights, threads, true)) {
+            return AutoTuner.key(spec, threads) + " -> " + m.backendName() + "\n"
+                + AutoTuner.describe(AutoTuner.cached(spec, threads));
         }
     }
 
@@ -158,11 +228,21 @@ public final class Backends {
         return new AutoChoice(small, batched.backend());
     }
 
-    /** What {@code auto} would run a spec on, in words (for {@code rnn info}). */
-    public static String describeAuto(RnnSpec spec) {
+    /** What {@code auto} runs a spec on at {@code threads} threads, in words (for {@code rnn info}). */
+    public static String describeAuto(RnnSpec spec, int requestedThreads) {
+        int threads = Threads.effective(requestedThreads);
+        if (AutoTuner.enabled()) {
+            AutoTuner.Choice[] c = AutoTuner.cached(spec, threads);
+            if (c == null) {
+                return "measured on this machine when a model of this spec is first created with auto at " + threads
+                    + " threads (or by rnn tune), then cached in " + AutoTuner.cacheFile();
+            }
+            return "per call class, measured on this machine (" + AutoTuner.cacheFile() + "):\n" + AutoTuner.describe(c);
+        }
         AutoChoice c = autoChoice(spec);
-        return c.batched() == null ? c.small().name()
-            : c.small().name() + ", and " + c.batched().name() + " for batches of " + Router.BATCHED_MIN + " or more";
+        return (c.batched() == null ? c.small().name()
+            : c.small().name() + ", and " + c.batched().name() + " for batches of " + Router.BATCHED_MIN + " or more")
+            + " (the built-in rule: -D" + AutoTuner.TUNE_PROPERTY + "=false)";
     }
 
     private static PreparedModel prepareOn(Backend b, RnnSpec spec, List<LayerWeights> weights, int threads) {

@@ -14,6 +14,11 @@ public interface PreparedModel extends AutoCloseable {
     /** The threads it uses (the request capped by {@link Threads#effective}). */
     int threads();
 
+    /** The backend that runs a call of this shape (auto may choose per call). */
+    default String backendFor(int seqLen, int batch) {
+        return backendName();
+    }
+
     /** Frees the kernels' resources; called once, after every call in flight has returned. */
     @Override
     void close();

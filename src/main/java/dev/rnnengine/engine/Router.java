@@ -34,6 +34,11 @@ final class Router implements PreparedModel {
     }
 
     @Override
+    public String backendFor(int seqLen, int batch) {
+        return (batch >= BATCHED_MIN ? batched : small).backendName();
+    }
+
+    @Override
     public void close() {
         try {
             small.close();

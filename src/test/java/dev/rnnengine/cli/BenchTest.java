@@ -28,9 +28,11 @@ class BenchTest {
             "--peers", "ort", "--report", dir.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("| lstm2_step_b1 | 1 |") && r.out().contains("vector vs ort")
-            && r.out().contains("onednn vs ort"), r.out());
+            && r.out().contains("onednn vs ort") && r.out().contains("auto vs ort") && r.out().contains("auto ran on"), r.out());
         List<String> json = r.out().lines().filter(l -> l.startsWith("{")).toList();
-        assertEquals(3, json.size(), r.out());
+        assertEquals(4, json.size(), "vector, onednn, auto (always reported) and ort: " + r.out());
+        assertTrue(json.stream().anyMatch(l -> l.contains("\"backend\":\"auto\"") && !l.contains("\"via\":\"auto\"")),
+            "auto's row names the backend it ran on: " + json);
         for (String field : new String[] {"\"name\":\"lstm2_step_b1\"", "\"cell\":\"lstm\"", "\"input_size\":128",
             "\"hidden_size\":256", "\"layers\":2", "\"bidirectional\":false", "\"seq_len\":1", "\"batch\":1",
             "\"threads\":1", "\"median_ms\":", "\"p99_ms\":", "\"gflops\":", "\"weight_gbps\":"}) {
@@ -39,9 +41,14 @@ class BenchTest {
         assertTrue(json.stream().anyMatch(l -> l.contains("\"backend\":\"ort\"")), json.toString());
         assertTrue(r.err().contains("[1/1"), "progress line: " + r.err());
         String md = Files.readString(dir.resolve("report.md"));
-        assertTrue(md.contains("single-core FMA peak") && md.contains("chart.svg") && md.contains("| lstm2_step_b1 | 1 | ort |"), md);
-        assertTrue(Files.readString(dir.resolve("chart.svg")).startsWith("<svg"));
-        assertEquals(3, Files.readAllLines(dir.resolve("results.jsonl")).size());
+        assertTrue(md.contains("single-core FMA peak") && md.contains("chart.svg") && md.contains("| lstm2_step_b1 | 1 | ort |")
+            && md.contains("Against the roofline") && md.contains("working set"), md);
+        // The probe measures compiled code: a peak below 1 GFLOP/s was the interpreter (the old report's 0.4).
+        java.util.regex.Matcher peak = java.util.regex.Pattern.compile("FMA peak ([0-9.]+) GFLOP/s").matcher(md);
+        assertTrue(peak.find() && Double.parseDouble(peak.group(1)) > 5, md);
+        String svg = Files.readString(dir.resolve("chart.svg"));
+        assertTrue(svg.startsWith("<svg") && svg.contains("relative to ort"), svg);
+        assertEquals(4, Files.readAllLines(dir.resolve("results.jsonl")).size());
     }
 
     @Test
@@ -60,6 +67,21 @@ class BenchTest {
         Fixtures.Cli badPeer = bench("--quick", "--shapes", "lstm2_step_b1", "--peers", "tensorflow");
         assertEquals(1, badPeer.code());
         assertTrue(badPeer.err().contains("unknown peer 'tensorflow'"), badPeer.err());
+    }
+
+    /** rnn tune measures auto's choices and rnn info shows them. */
+    @Test
+    void tuneMeasuresAndInfoExplains() {
+        Fixtures.Cli t = Fixtures.cli("tune", "--shapes", "gru:8:16:5:3", "--threads", "1");
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.out().contains("GRU 8x16 L1 1T -> ") && t.out().contains("N=1 step") && t.out().contains("N=32+ seq"),
+            t.out());
+        java.nio.file.Path model = Fixtures.golden("004_gru").resolve("model.safetensors");
+        Fixtures.Cli info = Fixtures.cli("info", model.toString(), "--threads", "1");
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("auto selects: "), info.out());
+        Fixtures.Cli bad = Fixtures.cli("tune");
+        assertEquals(2, bad.code());
     }
 
     @Test

@@ -76,13 +76,13 @@ class FallbackTest {
         assertEquals(1, forced.code());
         assertTrue(forced.err().contains("backend 'openblas' is not available") && forced.err().contains("apt-get install libopenblas0")
             && forced.err().contains("org.bytedeco:openblas"), forced.err());
-        // Neither the Vector API nor OpenBLAS: auto uses scalar, one line per skipped backend.
+        // Neither the Vector API nor OpenBLAS: auto measures what is left, one line per skipped backend.
         Fixtures.Cli auto = cliWithClassPath(List.of("-Drnn.openblas.sources=jar", "-cp", cp),
             infer(c, dir.resolve("s.safetensors"), "auto"));
         assertEquals(0, auto.code(), auto.err());
         List<String> blasLines = auto.err().lines().filter(l -> l.contains("backend openblas unavailable")).toList();
         assertEquals(1, blasLines.size(), auto.err());
-        assertTrue(blasLines.get(0).contains("apt-get install libopenblas0") && blasLines.get(0).contains("auto uses scalar"),
+        assertTrue(blasLines.get(0).contains("apt-get install libopenblas0") && blasLines.get(0).contains("auto chooses among scalar"),
             blasLines.get(0));
         assertEquals(1, auto.err().lines().filter(l -> l.contains("backend vector unavailable")).count(), auto.err());
 
@@ -114,7 +114,7 @@ class FallbackTest {
         assertEquals(0, auto.code(), auto.err());
         List<String> lines = auto.err().lines().filter(l -> l.contains("onednn")).toList();
         assertEquals(1, lines.size(), auto.err());
-        assertTrue(lines.get(0).contains("backend onednn unavailable") && lines.get(0).contains("every batch size on vector"),
+        assertTrue(lines.get(0).contains("backend onednn unavailable") && lines.get(0).contains("auto chooses among vector, openblas"),
             lines.get(0));
     }
 

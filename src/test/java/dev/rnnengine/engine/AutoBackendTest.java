@@ -1,41 +1,119 @@
 package dev.rnnengine.engine;
 
-import dev.rnnengine.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.rnnengine.core.CellMode;
+import dev.rnnengine.Fixtures;
+import dev.rnnengine.Reference;
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
 import dev.rnnengine.api.RnnOutput;
-import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.bench.StateDicts;
+import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.core.Tensor;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** {@code auto} with oneDNN here: small batches on vector, batches of 16 or more on oneDNN, both PyTorch-exact. */
+/**
+ * {@code auto}: measured per call class on this machine and cached (calls go where the cache
+ * says, checked by where they go, not by a name), or, with tuning off, the built-in rule.
+ * Every route gives PyTorch's answers.
+ */
 class AutoBackendTest {
-    @Test
-    void autoSplitsByBatchAndBothSidesAgreeWithScalar() {
-        assumeTrue(Fixtures.expectedBackends().containsAll(java.util.List.of("vector", "onednn")),
-            "needs vector and onednn (rnn.test.backends)");
-        RnnSpec spec = new RnnSpec(CellMode.GRU, 11, 19, 2, true, false, true, 0);
-        Map<String, Tensor> sd = StateDicts.random(spec, 4);
-        try (RnnModel auto = RnnModel.create(spec, sd, new EngineOptions("auto", 2));
-             RnnModel scalar = RnnModel.create(spec, sd, new EngineOptions("scalar", 1))) {
-            assertEquals("vector+onednn", auto.backendName());
-            for (int batch : new int[] {1, 15, 16, 33}) {
-                Tensor x = StateDicts.randn(batch, 6, batch, 11);
+    private static final RnnSpec SPEC = new RnnSpec(CellMode.GRU, 11, 19, 2, true, false, true, 0);
+    private static final Map<String, Tensor> SD = StateDicts.random(SPEC, 4);
+
+    @TempDir
+    Path cache;
+
+    private static void checkAgainstReference(RnnModel auto) {
+        for (int batch : new int[] {1, 3, 15, 16, 33}) {
+            for (int seqLen : new int[] {1, 6}) {
+                Tensor x = StateDicts.randn(batch, seqLen, batch, 11);
                 int[] lengths = new int[batch];
                 for (int n = 0; n < batch; n++) {
-                    lengths[n] = 1 + (n * 5) % 6;
+                    lengths[n] = 1 + (n * 5) % seqLen;
                 }
-                RnnOutput ref = scalar.forward(x, null, null, lengths);
+                lengths[batch - 1] = seqLen;
+                RnnOutput ref = Reference.forward(SPEC, SD, x, null, null, lengths);
                 RnnOutput got = auto.forward(x, null, null, lengths);
-                Fixtures.assertClose("output N=" + batch, ref.output(), got.output(), 1e-5, 1e-4);
-                Fixtures.assertClose("h_n N=" + batch, ref.hN(), got.hN(), 1e-5, 1e-4);
+                Fixtures.assertClose("output N=" + batch + " T=" + seqLen, ref.output(), got.output());
+                Fixtures.assertClose("h_n N=" + batch + " T=" + seqLen, ref.hN(), got.hN());
             }
+        }
+    }
+
+    @Test
+    void withTuningOffTheBuiltInRuleSplitsByBatch() {
+        assumeTrue(Fixtures.expectedBackends().containsAll(List.of("vector", "onednn")), "needs vector and onednn");
+        System.setProperty(AutoTuner.TUNE_PROPERTY, "false");
+        try (RnnModel auto = RnnModel.create(SPEC, SD, new EngineOptions("auto", 2))) {
+            assertEquals("vector", auto.backendFor(6, 15));
+            assertEquals("onednn", auto.backendFor(6, 16));
+            checkAgainstReference(auto);
+        } finally {
+            System.clearProperty(AutoTuner.TUNE_PROPERTY);
+        }
+    }
+
+    /** A cache that names, per call class, scalar or vector by turns: calls go exactly there. */
+    @Test
+    void callsGoWhereTheCacheSays() throws Exception {
+        System.setProperty(AutoTuner.CACHE_PROPERTY, cache.toString());
+        try {
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < AutoTuner.BUCKETS.size(); i++) {
+                b.append(AutoTuner.fingerprint()).append('\t').append(AutoTuner.key(SPEC, 1)).append('\t')
+                    .append(AutoTuner.BUCKETS.get(i).name()).append('\t').append(i % 2 == 0 ? "scalar" : "vector")
+                    .append("\tscalar=1.0,vector=2.0\n");
+            }
+            Files.createDirectories(cache);
+            Files.writeString(AutoTuner.cacheFile(), b, StandardCharsets.UTF_8);
+            try (RnnModel auto = RnnModel.create(SPEC, SD, new EngineOptions("auto", 1))) {
+                assertEquals("scalar", auto.backendFor(1, 1));   // N=1 step
+                assertEquals("vector", auto.backendFor(9, 1));   // N=1 seq
+                assertEquals("scalar", auto.backendFor(1, 5));   // N=2-7 step
+                assertEquals("vector", auto.backendFor(9, 40));  // N=32+ seq
+                assertEquals("scalar+vector", auto.backendName());
+                checkAgainstReference(auto);
+            }
+        } finally {
+            System.clearProperty(AutoTuner.CACHE_PROPERTY);
+        }
+    }
+
+    /** With no cache, the first auto model measures every backend and writes one line per call class. */
+    @Test
+    void theFirstAutoModelMeasuresAndCaches() throws Exception {
+        System.setProperty(AutoTuner.CACHE_PROPERTY, cache.toString());
+        try {
+            try (RnnModel auto = RnnModel.create(SPEC, SD, new EngineOptions("auto", 1))) {
+                checkAgainstReference(auto);
+            }
+            List<String> lines = Files.readAllLines(AutoTuner.cacheFile());
+            assertEquals(AutoTuner.BUCKETS.size(), lines.size(), String.join("\n", lines));
+            for (String l : lines) {
+                String[] f = l.split("\t");
+                assertEquals(AutoTuner.key(SPEC, 1), f[1]);
+                assertTrue(Backends.NAMES.contains(f[3]) && !f[3].equals("scalar") || Fixtures.expectedBackends().size() == 1,
+                    "a measured winner: " + l);
+            }
+            AutoTuner.Choice[] c = AutoTuner.cached(SPEC, 1);
+            assertTrue(c != null && c.length == AutoTuner.BUCKETS.size());
+            // Measured once: the next model reads the cache (the file does not grow).
+            try (RnnModel again = RnnModel.create(SPEC, SD, new EngineOptions("auto", 1))) {
+                assertEquals(c[0].winner(), again.backendFor(1, 1));
+            }
+            assertEquals(lines.size(), Files.readAllLines(AutoTuner.cacheFile()).size());
+        } finally {
+            System.clearProperty(AutoTuner.CACHE_PROPERTY);
         }
     }
 }

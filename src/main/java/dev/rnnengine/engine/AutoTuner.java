@@ -1,0 +1,276 @@
+package dev.rnnengine.engine;
+
+import dev.rnnengine.core.RnnSpec;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * {@code auto} by measurement: for a model (its spec and thread count) on this machine, each
+ * available backend is timed on every call class ({@link Bucket}: batch size and whether it is
+ * one streaming step) and the fastest is used for calls of that class. Measured once, on the
+ * model's first creation, then read from a cache in the user's cache directory ({@link #cacheFile()},
+ * keyed by the machine's fingerprint); {@code rnn tune} measures again, {@code rnn info} shows
+ * the table. {@code -Drnn.auto.tune=false} uses the built-in rule instead.
+ */
+final class AutoTuner {
+    /** System property: {@code false} makes auto use the built-in rule, measuring nothing. */
+    static final String TUNE_PROPERTY = "rnn.auto.tune";
+    /** System property: the cache directory (default: $XDG_CACHE_HOME/rnn-engine or ~/.cache/rnn-engine). */
+    static final String CACHE_PROPERTY = "rnn.cache.dir";
+    private static final System.Logger LOG = System.getLogger("dev.rnnengine");
+    /** A call class is not measured when one call of it would take longer than this. */
+    private static final double MAX_CALL_MS = 400;
+
+    private AutoTuner() { }
+
+    /**
+     * A class of calls: batches from {@code minBatch} (up to the next bucket's), and either one
+     * streaming step ({@code steps == 1}) or whole sequences; {@code batch} and {@code seqLen}
+     * are what is measured.
+     */
+    record Bucket(String name, int minBatch, boolean step, int batch, int seqLen) {
+        boolean holds(int n, int t) {
+            return n >= minBatch && (t == 1) == step;
+        }
+    }
+
+    /** The call classes, from the cheapest: batch 1, 2-7, 8-31, 32+, each as a step and as sequences of 16. */
+    static final List<Bucket> BUCKETS = List.of(
+        new Bucket("N=1 step", 1, true, 1, 1), new Bucket("N=1 seq", 1, false, 1, 16),
+        new Bucket("N=2-7 step", 2, true, 4, 1), new Bucket("N=2-7 seq", 2, false, 4, 16),
+        new Bucket("N=8-31 step", 8, true, 16, 1), new Bucket("N=8-31 seq", 8, false, 16, 16),
+        new Bucket("N=32+ step", 32, true, 64, 1), new Bucket("N=32+ seq", 32, false, 64, 16));
+
+    /** The bucket of a call: the last that holds it. */
+    static int bucketOf(int batch, int seqLen) {
+        int b = 0;
+        for (int i = 0; i < BUCKETS.size(); i++) {
+            if (BUCKETS.get(i).holds(batch, seqLen)) {
+                b = i;
+            }
+        }
+        return b;
+    }
+
+    /** One call class's measurement: the winner and every candidate's median ms. */
+    record Choice(String winner, Map<String, Double> ms) { }
+
+    /** Whether auto measures (the default) or uses the built-in rule. */
+    static boolean enabled() {
+        return !"false".equalsIgnoreCase(System.getProperty(TUNE_PROPERTY, "true").trim());
+    }
+
+    /** The cache file of this machine's measurements. */
+    static Path cacheFile() {
+        String dir = System.getProperty(CACHE_PROPERTY);
+        if (dir == null) {
+            String xdg = System.getenv("XDG_CACHE_HOME");
+            dir = (xdg != null && !xdg.isBlank() ? xdg : System.getProperty("user.home") + "/.cache") + "/rnn-engine";
+        }
+        return Path.of(dir, "auto-tuning.tsv");
+    }
+
+    /** What makes one machine's measurements another's: CPU, cores, vector width, JDK. */
+    static String fingerprint() {
+        String cpu = "unknown CPU";
+        try {
+            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                .map(l -> l.substring(l.indexOf(':') + 1).strip()).findFirst().orElse(cpu);
+        } catch (IOException e) {
+            // not Linux
+        }
+        String vector = Backends.availability("vector").available() ? Backends.availability("vector").backend().describe()
+            .replaceAll(".*?(\\d+)-bit.*", "$1") + "-bit" : "no-vector";
+        return (cpu + "|" + Runtime.getRuntime().availableProcessors() + "c|" + vector + "|jdk"
+            + Runtime.version().feature()).replace('\t', ' ');
+    }
+
+    /** The key of a model's measurements: every hyper-parameter that changes the work, and the threads. */
+    static String key(RnnSpec s, int threads) {
+        return s.mode() + " " + s.inputSize() + "x" + s.hiddenSize() + " L" + s.numLayers() + (s.bidirectional() ? " bi" : "")
+            + (s.projSize() > 0 ? " P" + s.projSize() : "") + (s.bias() ? "" : " nobias") + " " + threads + "T";
+    }
+
+    /** The cached choices of a model, by bucket index, or null when it has not been measured here. */
+    static Choice[] cached(RnnSpec spec, int threads) {
+        Path f = cacheFile();
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        String prefix = fingerprint() + "\t" + key(spec, threads) + "\t";
+        Choice[] c = new Choice[BUCKETS.size()];
+        try {
+            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                if (!line.startsWith(prefix)) {
+                    continue;
+                }
+                String[] p = line.substring(prefix.length()).split("\t");
+                int b = indexOf(p[0]);
+                if (b < 0 || p.length < 3 || !Backends.NAMES.contains(p[1])) {
+                    continue;
+                }
+                Map<String, Double> ms = new LinkedHashMap<>();
+                for (String kv : p[2].split(",")) {
+                    String[] e = kv.split("=");
+                    if (e.length == 2) {
+                        ms.put(e[0], Double.parseDouble(e[1]));
+                    }
+                }
+                c[b] = new Choice(p[1], ms); // a later line (a re-tune) wins
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.INFO, "auto: ignoring the unreadable tuning cache " + f + " (" + e + ")");
+            return null;
+        }
+        for (Choice x : c) {
+            if (x == null) {
+                return null;
+            }
+        }
+        return c;
+    }
+
+    private static int indexOf(String bucket) {
+        for (int i = 0; i < BUCKETS.size(); i++) {
+            if (BUCKETS.get(i).name().equals(bucket)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Measures every candidate on every call class with synthetic inputs and records the
+     * result in the cache. Candidates are timed in alternating order, after a warm-up that
+     * lets the JIT compile the Java kernels, so a cold backend is not mistaken for a slow one.
+     */
+    static Choice[] tune(RnnSpec spec, int threads, Map<String, PreparedModel> candidates) {
+        long t0 = System.nanoTime();
+        List<String> names = new ArrayList<>(candidates.keySet());
+        SplittableRandom rnd = new SplittableRandom(7);
+        for (String n : names) { // warm-up: JIT and native plans, about 150 ms each
+            long end = System.nanoTime() + 150_000_000L;
+            int i = 0;
+            while (System.nanoTime() < end && i++ < 2000) {
+                Bucket b = BUCKETS.get(i % 4);
+                candidates.get(n).forward(call(spec, b.batch(), b.seqLen(), rnd));
+            }
+        }
+        Choice[] out = new Choice[BUCKETS.size()];
+        for (int bi = 0; bi < BUCKETS.size(); bi++) {
+            Bucket b = BUCKETS.get(bi);
+            Call c = call(spec, b.batch(), b.seqLen(), rnd);
+            Map<String, double[]> samples = new LinkedHashMap<>();
+            double slowest = 0;
+            for (int round = 0; round < 3; round++) {
+                for (int k = 0; k < names.size(); k++) {
+                    String n = names.get(round % 2 == 0 ? k : names.size() - 1 - k); // A B C, C B A, ...
+                    PreparedModel m = candidates.get(n);
+                    if (round == 0) {
+                        m.forward(c); // this shape's first call (native plans, buffers)
+                    }
+                    double[] s = samples.computeIfAbsent(n, x -> new double[0]);
+                    long budget = 20_000_000L;
+                    long start = System.nanoTime();
+                    int calls = 0;
+                    do {
+                        long a = System.nanoTime();
+                        m.forward(c);
+                        double ms = (System.nanoTime() - a) / 1e6;
+                        s = Arrays.copyOf(s, s.length + 1);
+                        s[s.length - 1] = ms;
+                        slowest = Math.max(slowest, ms);
+                        calls++;
+                    } while (calls < 3 || (System.nanoTime() - start < budget && calls < 200));
+                    samples.put(n, s);
+                }
+            }
+            Map<String, Double> medians = new LinkedHashMap<>();
+            String best = null;
+            for (String n : names) {
+                double[] s = samples.get(n);
+                Arrays.sort(s);
+                double med = s[s.length / 2];
+                medians.put(n, med);
+                if (best == null || med < medians.get(best)) {
+                    best = n;
+                }
+            }
+            out[bi] = new Choice(best, medians);
+            if (slowest > MAX_CALL_MS) { // the larger classes would take too long to measure: same winner
+                for (int rest = bi + 1; rest < BUCKETS.size(); rest++) {
+                    out[rest] = new Choice(best, Map.of());
+                }
+                break;
+            }
+        }
+        record(spec, threads, out);
+        LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT, "auto: measured %s on this machine in %.1f s, "
+            + "cached in %s (rnn tune measures again)", key(spec, threads), (System.nanoTime() - t0) / 1e9, cacheFile()));
+        return out;
+    }
+
+    /** A call of random inputs in the canonical layout, zero initial state. */
+    private static Call call(RnnSpec spec, int batch, int seqLen, SplittableRandom rnd) {
+        Call c = new Call();
+        c.seqLen = seqLen;
+        c.batch = batch;
+        c.x = new float[seqLen * batch * spec.inputSize()];
+        for (int i = 0; i < c.x.length; i++) {
+            c.x[i] = (float) rnd.nextDouble(-1, 1);
+        }
+        int states = spec.numLayers() * spec.directions();
+        c.y = new float[seqLen * batch * spec.directions() * spec.outputHiddenSize()];
+        c.hN = new float[states * batch * spec.outputHiddenSize()];
+        c.cN = spec.mode().hasCellState() ? new float[states * batch * spec.hiddenSize()] : null;
+        return c;
+    }
+
+    private static void record(RnnSpec spec, int threads, Choice[] choices) {
+        Path f = cacheFile();
+        StringBuilder b = new StringBuilder();
+        String prefix = fingerprint() + "\t" + key(spec, threads) + "\t";
+        for (int i = 0; i < choices.length; i++) {
+            StringBuilder ms = new StringBuilder();
+            choices[i].ms().forEach((k, v) -> ms.append(ms.isEmpty() ? "" : ",").append(k).append('=')
+                .append(String.format(Locale.ROOT, "%.4f", v)));
+            b.append(prefix).append(BUCKETS.get(i).name()).append('\t').append(choices[i].winner()).append('\t')
+                .append(ms).append('\n');
+        }
+        try {
+            Files.createDirectories(f.getParent());
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.APPEND); FileLock lock = ch.lock()) {
+                ch.write(java.nio.ByteBuffer.wrap(b.toString().getBytes(StandardCharsets.UTF_8)));
+            }
+        } catch (IOException | RuntimeException e) { // a read-only home: measured again next time
+            LOG.log(System.Logger.Level.INFO, "auto: cannot write the tuning cache " + f + " (" + e + ")");
+        }
+    }
+
+    /** The table of a model's choices, for {@code rnn info} and {@code rnn tune}. */
+    static String describe(Choice[] choices) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < choices.length; i++) {
+            b.append(String.format(Locale.ROOT, "  %-12s %-9s", BUCKETS.get(i).name(), choices[i].winner()));
+            choices[i].ms().forEach((k, v) -> b.append(String.format(Locale.ROOT, "  %s %.3f ms", k, v)));
+            if (choices[i].ms().isEmpty()) {
+                b.append("  (not measured: the smaller class's winner)");
+            }
+            b.append('\n');
+        }
+        return b.toString();
+    }
+}
