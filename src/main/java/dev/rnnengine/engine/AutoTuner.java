@@ -160,58 +160,55 @@ final class AutoTuner {
         long t0 = System.nanoTime();
         List<String> names = new ArrayList<>(candidates.keySet());
         SplittableRandom rnd = new SplittableRandom(7);
-        for (String n : names) { // warm-up: JIT and native plans, about 150 ms each
-            long end = System.nanoTime() + 150_000_000L;
-            int i = 0;
-            while (System.nanoTime() < end && i++ < 2000) {
-                Bucket b = BUCKETS.get(i % 4);
-                candidates.get(n).forward(call(spec, b.batch(), b.seqLen(), rnd));
-            }
+        for (String n : names) { // each candidate compiled first: a cold Java backend is not a slow one
+            Warmup.run(spec, candidates.get(n));
         }
         Choice[] out = new Choice[BUCKETS.size()];
         for (int bi = 0; bi < BUCKETS.size(); bi++) {
             Bucket b = BUCKETS.get(bi);
             Call c = call(spec, b.batch(), b.seqLen(), rnd);
-            Map<String, double[]> samples = new LinkedHashMap<>();
+            // This shape's first calls (native plans, buffers, and code paths the warm-up did not
+            // take, which C2 may recompile), then a quiet JIT: a compiler thread on the other core
+            // makes any multi-threaded backend look many times slower than it is.
             double slowest = 0;
+            for (String n : names) {
+                for (int i = 0; i < 3; i++) {
+                    long a = System.nanoTime();
+                    candidates.get(n).forward(c);
+                    slowest = Math.max(slowest, (System.nanoTime() - a) / 1e6);
+                }
+            }
+            Warmup.awaitQuietJit(1000);
+            Map<String, Double> best = new LinkedHashMap<>();
             for (int round = 0; round < 3; round++) {
                 for (int k = 0; k < names.size(); k++) {
                     String n = names.get(round % 2 == 0 ? k : names.size() - 1 - k); // A B C, C B A, ...
                     PreparedModel m = candidates.get(n);
-                    if (round == 0) {
-                        m.forward(c); // this shape's first call (native plans, buffers)
-                    }
-                    double[] s = samples.computeIfAbsent(n, x -> new double[0]);
-                    long budget = 20_000_000L;
-                    long start = System.nanoTime();
+                    settle();
+                    double[] s = new double[200];
                     int calls = 0;
+                    long start = System.nanoTime();
                     do {
                         long a = System.nanoTime();
                         m.forward(c);
-                        double ms = (System.nanoTime() - a) / 1e6;
-                        s = Arrays.copyOf(s, s.length + 1);
-                        s[s.length - 1] = ms;
-                        slowest = Math.max(slowest, ms);
-                        calls++;
-                    } while (calls < 3 || (System.nanoTime() - start < budget && calls < 200));
-                    samples.put(n, s);
+                        s[calls++] = (System.nanoTime() - a) / 1e6;
+                    } while (calls < 3 || (System.nanoTime() - start < 20_000_000L && calls < s.length));
+                    Arrays.sort(s, 0, calls);
+                    // A candidate's score: the best of its rounds' medians, so a round disturbed
+                    // by the machine (another process, a late compilation) does not decide.
+                    best.merge(n, s[calls / 2], Math::min);
                 }
             }
-            Map<String, Double> medians = new LinkedHashMap<>();
-            String best = null;
+            String winner = null;
             for (String n : names) {
-                double[] s = samples.get(n);
-                Arrays.sort(s);
-                double med = s[s.length / 2];
-                medians.put(n, med);
-                if (best == null || med < medians.get(best)) {
-                    best = n;
+                if (winner == null || best.get(n) < best.get(winner)) {
+                    winner = n;
                 }
             }
-            out[bi] = new Choice(best, medians);
+            out[bi] = new Choice(winner, best);
             if (slowest > MAX_CALL_MS) { // the larger classes would take too long to measure: same winner
                 for (int rest = bi + 1; rest < BUCKETS.size(); rest++) {
-                    out[rest] = new Choice(best, Map.of());
+                    out[rest] = new Choice(winner, Map.of());
                 }
                 break;
             }
@@ -220,6 +217,18 @@ final class AutoTuner {
         LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT, "auto: measured %s on this machine in %.1f s, "
             + "cached in %s (rnn tune measures again)", key(spec, threads), (System.nanoTime() - t0) / 1e9, cacheFile()));
         return out;
+    }
+
+    /**
+     * A pause before each candidate's turn, so the previous one's idle threads (the worker
+     * pool's, OpenMP's) stop spinning and leave the cores to it, as the harness does.
+     */
+    private static void settle() {
+        try {
+            Thread.sleep(30);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** A call of random inputs in the canonical layout, zero initial state. */

@@ -247,12 +247,20 @@ public final class Backends {
 
     private static PreparedModel prepareOn(Backend b, RnnSpec spec, List<LayerWeights> weights, int threads) {
         Kernels k = b.prepare(spec, weights, threads);
+        PreparedModel m;
         try {
-            return Driver.of(b.name(), spec, k, threads);
+            m = Driver.of(b.name(), spec, k, threads);
         } catch (RuntimeException e) {
             k.close();
             throw e;
         }
+        try {
+            Warmup.ifNeeded(b.name(), spec, m); // so that the first call is not an interpreted one
+        } catch (RuntimeException | Error e) {
+            m.close();
+            throw e;
+        }
+        return m;
     }
 
     /** The machine probe of the fastest Java kernels, for the harness's report; empty without the Vector API. */
