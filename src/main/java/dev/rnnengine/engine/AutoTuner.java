@@ -37,21 +37,28 @@ final class AutoTuner {
 
     /**
      * A class of calls: batches from {@code minBatch} (up to the next bucket's), and either one
-     * streaming step ({@code steps == 1}) or whole sequences; {@code batch} and {@code seqLen}
-     * are what is measured.
+     * streaming step ({@code step}) or whole sequences from {@code minSeq} steps (up to the next
+     * bucket's); {@code batch} and {@code seqLen} are what is measured.
      */
-    record Bucket(String name, int minBatch, boolean step, int batch, int seqLen) {
+    record Bucket(String name, int minBatch, boolean step, int minSeq, int batch, int seqLen) {
         boolean holds(int n, int t) {
-            return n >= minBatch && (t == 1) == step;
+            return n >= minBatch && (t == 1) == step && t >= minSeq;
         }
     }
 
-    /** The call classes, from the cheapest: batch 1, 2-7, 8-31, 32+, each as a step and as sequences of 16. */
+    /**
+     * The call classes, from the cheapest: batch 1, 2-7, 8-31, 32+, each as a step and as
+     * sequences of 16; small batches also as sequences of 32 steps or more, measured at 64,
+     * where a backend's per-call overhead no longer decides (a 1-row LSTM 128x256 on this
+     * Xeon: oneDNN wins at 16 steps, vector at 100).
+     */
     static final List<Bucket> BUCKETS = List.of(
-        new Bucket("N=1 step", 1, true, 1, 1), new Bucket("N=1 seq", 1, false, 1, 16),
-        new Bucket("N=2-7 step", 2, true, 4, 1), new Bucket("N=2-7 seq", 2, false, 4, 16),
-        new Bucket("N=8-31 step", 8, true, 16, 1), new Bucket("N=8-31 seq", 8, false, 16, 16),
-        new Bucket("N=32+ step", 32, true, 64, 1), new Bucket("N=32+ seq", 32, false, 64, 16));
+        new Bucket("N=1 step", 1, true, 1, 1, 1), new Bucket("N=1 seq", 1, false, 2, 1, 16),
+        new Bucket("N=1 seq>=32", 1, false, 32, 1, 64),
+        new Bucket("N=2-7 step", 2, true, 1, 4, 1), new Bucket("N=2-7 seq", 2, false, 2, 4, 16),
+        new Bucket("N=2-7 seq>=32", 2, false, 32, 4, 64),
+        new Bucket("N=8-31 step", 8, true, 1, 16, 1), new Bucket("N=8-31 seq", 8, false, 2, 16, 16),
+        new Bucket("N=32+ step", 32, true, 1, 64, 1), new Bucket("N=32+ seq", 32, false, 2, 64, 16));
 
     /** The bucket of a call: the last that holds it. */
     static int bucketOf(int batch, int seqLen) {

@@ -79,7 +79,13 @@ class AutoBackendTest {
             try (RnnModel auto = RnnModel.create(SPEC, SD, new EngineOptions("auto", 1))) {
                 assertEquals("scalar", auto.backendFor(1, 1));   // N=1 step
                 assertEquals("vector", auto.backendFor(9, 1));   // N=1 seq
-                assertEquals("scalar", auto.backendFor(1, 5));   // N=2-7 step
+                assertEquals("scalar", auto.backendFor(100, 1)); // N=1 seq>=32
+                assertEquals("vector", auto.backendFor(1, 5));   // N=2-7 step
+                assertEquals("scalar", auto.backendFor(31, 7));  // N=2-7 seq
+                assertEquals("vector", auto.backendFor(32, 7));  // N=2-7 seq>=32
+                assertEquals("scalar", auto.backendFor(1, 8));   // N=8-31 step
+                assertEquals("vector", auto.backendFor(100, 31)); // N=8-31 seq
+                assertEquals("scalar", auto.backendFor(1, 32));  // N=32+ step
                 assertEquals("vector", auto.backendFor(9, 40));  // N=32+ seq
                 assertEquals("scalar+vector", auto.backendName());
                 checkAgainstReference(auto);
