@@ -1,13 +1,27 @@
 package dev.rnnengine.api;
 
+import dev.rnnengine.core.Precision;
+
 /**
- * How a model runs: which backend and how many threads.
+ * How a model runs: which backend, how many threads, and the precision its weights are held in.
  *
- * @param backend {@code auto} or a backend's name: {@code scalar}, {@code vector}, {@code openblas},
- *                {@code onednn} ({@code rnn info} lists what runs here)
- * @param threads threads the model may use (at least 1; capped at the processors this JVM may use)
+ * @param backend   {@code auto} or a backend's name: {@code scalar}, {@code vector}, {@code openblas},
+ *                  {@code onednn} ({@code rnn info} lists what runs here)
+ * @param threads   threads the model may use (at least 1; capped at the processors this JVM may use)
+ * @param precision the weight matrices' precision: {@link Precision#FP32} (the default, PyTorch's
+ *                  results), or {@code FP16}/{@code INT8} (fewer bytes per step, a documented error;
+ *                  they run on {@code vector} and {@code scalar})
  */
-public record EngineOptions(String backend, int threads) {
+public record EngineOptions(String backend, int threads, Precision precision) {
+    /**
+     * fp32 weights.
+     *
+     * @throws IllegalArgumentException if threads is below 1 or the backend is blank
+     */
+    public EngineOptions(String backend, int threads) {
+        this(backend, threads, Precision.FP32);
+    }
+
     /** System property that sets the default backend. */
     public static final String BACKEND_PROPERTY = "rnn.backend";
     /** System property that sets the default thread count. */
@@ -16,9 +30,12 @@ public record EngineOptions(String backend, int threads) {
     /**
      * Validates the options.
      *
-     * @throws IllegalArgumentException if threads is below 1 or the backend is blank
+     * @throws IllegalArgumentException if threads is below 1, the backend is blank or the precision null
      */
     public EngineOptions {
+        if (precision == null) {
+            throw new IllegalArgumentException("precision must be given: fp32, fp16 or int8");
+        }
         if (backend == null || backend.isBlank()) {
             throw new IllegalArgumentException("backend must be named: " + dev.rnnengine.engine.Backends.choices());
         }
@@ -66,11 +83,16 @@ public record EngineOptions(String backend, int threads) {
 
     /** These options with another backend. */
     public EngineOptions withBackend(String name) {
-        return new EngineOptions(name, threads);
+        return new EngineOptions(name, threads, precision);
     }
 
     /** These options with another thread count. */
     public EngineOptions withThreads(int n) {
-        return new EngineOptions(backend, n);
+        return new EngineOptions(backend, n, precision);
+    }
+
+    /** These options with another weight precision. */
+    public EngineOptions withPrecision(Precision p) {
+        return new EngineOptions(backend, threads, p);
     }
 }

@@ -1,6 +1,7 @@
 package dev.rnnengine.api;
 
 import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.Precision;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.core.Tensor;
 import dev.rnnengine.engine.Backends;
@@ -39,12 +40,16 @@ import java.util.StringJoiner;
 public final class RnnModel implements AutoCloseable {
     private final RnnSpec spec;
     private final PreparedModel prepared;
+    private final Precision precision;
+    private final long weightBytes;
     private final CallGuard guard = new CallGuard("model");
     private final SlotPool<Staging> stagingPool = new SlotPool<>(32);
 
-    private RnnModel(RnnSpec spec, PreparedModel prepared) {
+    private RnnModel(RnnSpec spec, PreparedModel prepared, Precision precision, long weightBytes) {
         this.spec = spec;
         this.prepared = prepared;
+        this.precision = precision;
+        this.weightBytes = weightBytes;
     }
 
     /**
@@ -164,8 +169,40 @@ public final class RnnModel implements AutoCloseable {
         return prepared.backendFor(seqLen, batch);
     }
 
-    private static RnnModel prepare(RnnSpec spec, List<LayerWeights> weights, EngineOptions options) {
-        return new RnnModel(spec, Backends.prepare(options.backend(), spec, weights, options.threads()));
+    private static RnnModel prepare(RnnSpec spec, List<LayerWeights> fp32, EngineOptions options) {
+        List<LayerWeights> weights = new ArrayList<>();
+        long bytes = 0;
+        for (int i = 0; i < fp32.size(); i++) { // quantized once, here, for every backend
+            int l = i / spec.directions();
+            LayerWeights w = fp32.get(i).in(options.precision(), spec.gates() * spec.hiddenSize(),
+                spec.layerInputSize(l), spec.hiddenSize(), spec.outputHiddenSize(),
+                CellMode.parameterName("", l, i % spec.directions()));
+            weights.add(w);
+            bytes += w.bytes();
+        }
+        return new RnnModel(spec, Backends.prepare(options.backend(), spec, weights, options.threads()),
+            options.precision(), bytes);
+    }
+
+    /**
+     * The precision the weight matrices are held in.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
+    public Precision precision() {
+        guard.checkOpen();
+        return precision;
+    }
+
+    /**
+     * The bytes of the weights as held in {@link #precision()} (codes and scales; biases in
+     * fp32), i.e. what a step streams, not counting a backend's padding or extra copies.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
+    public long weightBytes() {
+        guard.checkOpen();
+        return weightBytes;
     }
 
     private static List<LayerWeights> layerWeights(RnnSpec spec, Map<String, Tensor> sd) {

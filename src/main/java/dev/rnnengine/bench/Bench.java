@@ -82,6 +82,16 @@ public final class Bench {
     }
 
     /**
+     * Cold starts instead of warm timing: each participant in fresh JVMs ({@code rnn bench --cold}).
+     *
+     * @return 0, or 1 when a start failed
+     * @throws IOException if the model files cannot be written
+     */
+    public static int cold(Config config, List<String> jvmArgs, PrintStream out, PrintStream err) throws IOException {
+        return Cold.run(config, jvmArgs, out, err);
+    }
+
+    /**
      * Runs the comparison; prints the table, the ratios and one JSON line per result.
      *
      * @return 0, or 1 when a participant failed or disagreed with the engine
@@ -268,21 +278,30 @@ public final class Bench {
         }
     }
 
-    /** Everyone's output against the first participant's, within the golden tolerance; a disagreeing one is dropped. */
+    /**
+     * Everyone's output against the first fp32 participant's, within the golden tolerance
+     * (reduced-precision weights: within their documented error); a disagreeing one is dropped.
+     */
     private void checkAgreement(Shapes.Shape shape, List<Participant> parts) throws Exception {
-        float[] ref = parts.get(0).output();
-        for (int i = parts.size() - 1; i >= 1; i--) {
+        Participant first = parts.stream().filter(x -> !(x instanceof EngineParticipant e)
+            || e.precision() == dev.rnnengine.core.Precision.FP32).findFirst().orElse(parts.get(0));
+        float[] ref = first.output();
+        for (int i = parts.size() - 1; i >= 0; i--) {
             Participant p = parts.get(i);
+            if (p == first) {
+                continue;
+            }
             String why;
             try {
                 float[] y = p.output();
-                why = disagreement(ref, y);
+                double bound = p instanceof EngineParticipant e ? e.precision().errorBound() : 0;
+                why = bound > 0 ? disagreement(ref, y, bound) : disagreement(ref, y);
             } catch (Exception e) {
                 why = e.getMessage();
             }
             if (why != null) {
                 failures++;
-                note(p.name() + " dropped on " + shape.name() + ": " + why + " (against " + parts.get(0).name() + ")");
+                note(p.name() + " dropped on " + shape.name() + ": " + why + " (against " + first.name() + ")");
                 p.close();
                 parts.remove(i);
             }
@@ -291,11 +310,16 @@ public final class Bench {
 
     /** Null when {@code y} matches {@code ref} within the golden tolerance, else the first difference. */
     public static String disagreement(float[] ref, float[] y) {
+        return disagreement(ref, y, 0);
+    }
+
+    /** As {@link #disagreement(float[], float[])} with an absolute bound (0: the golden tolerance). */
+    static String disagreement(float[] ref, float[] y, double bound) {
         if (ref.length != y.length) {
             return "output has " + y.length + " elements, expected " + ref.length;
         }
         for (int j = 0; j < ref.length; j++) {
-            if (!(Math.abs(y[j] - ref[j]) <= 1e-4 + 1e-3 * Math.abs(ref[j]))) {
+            if (!(Math.abs(y[j] - ref[j]) <= (bound > 0 ? bound : 1e-4 + 1e-3 * Math.abs(ref[j])))) {
                 return "output[" + j + "] = " + y[j] + ", expected " + ref[j];
             }
         }

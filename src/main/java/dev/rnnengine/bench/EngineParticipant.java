@@ -2,20 +2,33 @@ package dev.rnnengine.bench;
 
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
+import dev.rnnengine.core.Precision;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.core.Tensor;
 import java.util.Map;
 
-/** One engine backend at one thread count: a forward call over the whole input. */
+/**
+ * One engine backend at one thread count: a forward call over the whole input. Named
+ * {@code backend} (fp32 weights) or {@code backend:precision} ({@code vector:int8}).
+ */
 final class EngineParticipant implements Participant {
     private final String backend;
+    private final Precision precision;
     private final RnnModel model;
     private final Tensor x;
 
-    EngineParticipant(String backend, RnnSpec spec, Map<String, Tensor> sd, Tensor x, int threads) {
-        this.backend = backend;
-        this.model = RnnModel.create(spec, sd, new EngineOptions(backend, threads));
+    EngineParticipant(String name, RnnSpec spec, Map<String, Tensor> sd, Tensor x, int threads) {
+        this.backend = name;
+        int colon = name.indexOf(':');
+        this.precision = colon < 0 ? Precision.FP32 : Precision.parse(name.substring(colon + 1));
+        this.model = RnnModel.create(spec, sd, new EngineOptions(colon < 0 ? name : name.substring(0, colon), threads,
+            precision));
         this.x = x;
+    }
+
+    /** The precision of its weights. */
+    Precision precision() {
+        return precision;
     }
 
     @Override

@@ -25,6 +25,21 @@ import java.util.Optional;
 record Machine(String cpu, String generation, int cores, long l1d, long l2, long l3, double peakGflops,
                long[] sweepBytes, double[] sweepGbps) {
 
+    /** The CPU, its generation and the cores, without the probes. */
+    static String named() {
+        String cpu = "unknown CPU";
+        String generation = "unknown generation";
+        try {
+            List<String> info = Files.readAllLines(Path.of("/proc/cpuinfo"));
+            cpu = field(info, "model name", cpu);
+            generation = generation(field(info, "vendor_id", "?"), field(info, "cpu family", "?"), field(info, "model", "?"),
+                " " + field(info, "flags", "") + " ");
+        } catch (IOException e) {
+            // not Linux: unknown
+        }
+        return cpu + " (" + generation + "), " + Runtime.getRuntime().availableProcessors() + " cores";
+    }
+
     /** Probes this machine (about four seconds). */
     static Machine probe() {
         String cpu = "unknown CPU";

@@ -21,7 +21,15 @@ public final class OrtRunner implements AutoCloseable {
      * @throws OrtException if ONNX Runtime refuses the model
      */
     public OrtRunner(RnnSpec spec, Map<String, Tensor> sd, Tensor x, int threads) throws OrtException {
-        byte[] model = OnnxWriter.write(spec, sd, x.size(0), x.size(1));
+        this(OnnxWriter.write(spec, sd, x.size(0), x.size(1)), x, threads);
+    }
+
+    /**
+     * Opens a session on an ONNX model (input {@code X}, output {@code Y}) for input {@code x}.
+     *
+     * @throws OrtException if ONNX Runtime refuses the model
+     */
+    public OrtRunner(byte[] model, Tensor x, int threads) throws OrtException {
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setIntraOpNumThreads(threads);
             o.setInterOpNumThreads(1);

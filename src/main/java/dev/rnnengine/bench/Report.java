@@ -73,7 +73,7 @@ final class Report {
             sb.append(' ').append(pair[0]).append(" vs ").append(pair[1]).append(" |");
         }
         if (auto) {
-            sb.append(" auto ran on | auto vs fastest backend |");
+            sb.append(" auto ran on | auto vs fastest fp32 backend |");
         }
         sb.append('\n').append("|---".repeat(2 + cols.size() + pairs.size() + (auto ? 2 : 0))).append("|\n");
         for (Map.Entry<String, Map<String, Bench.Result>> row : Bench.byRow(results).entrySet()) {
@@ -92,7 +92,7 @@ final class Report {
             }
             if (auto) {
                 Bench.Result a = v.get("auto");
-                double best = engine.stream().filter(e -> !e.equals("auto")).map(v::get).filter(java.util.Objects::nonNull)
+                double best = engine.stream().filter(e -> !e.equals("auto") && !e.contains(":")).map(v::get).filter(java.util.Objects::nonNull)
                     .mapToDouble(Bench.Result::medianMs).min().orElse(Double.NaN);
                 sb.append(' ').append(a == null ? "" : a.via()).append(" | ").append(a == null || Double.isNaN(best) ? ""
                     : String.format(Locale.ROOT, "%.2fx", best / a.medianMs())).append(" |");

@@ -17,11 +17,14 @@ import java.util.Set;
 final class BenchOptions {
     static final Set<String> OPTIONS = Set.of("shapes", "backends", "threads", "peers", "report", "cell", "input-size",
         "hidden-size", "layers", "seq-len", "batch");
-    static final Set<String> FLAGS = Set.of("quick", "bidirectional");
+    static final Set<String> FLAGS = Set.of("quick", "bidirectional", "cold");
 
     private BenchOptions() { }
 
     static int run(Main.Options o, PrintStream out, PrintStream err) throws IOException, Main.UsageException {
+        if (o.has("cold") && o.has("quick")) {
+            throw new Main.UsageException("--cold times fresh JVMs' first calls: --quick has nothing to shorten there");
+        }
         List<Shapes.Shape> shapes = new ArrayList<>();
         if (o.has("cell")) {
             if (o.has("shapes")) {
@@ -47,16 +50,21 @@ final class BenchOptions {
         }
         List<String> backends = new ArrayList<>(list(o, "backends", String.join(",",
             Backends.NAMES.stream().filter(b -> !b.equals("scalar") && Backends.availability(b).available()).toList())));
-        for (String b : backends) {
-            if (!b.equals(Backends.AUTO)) {
-                Backends.availability(b); // unknown names fail here, with the list of backends
+        for (String b : backends) { // unknown names fail here, with the list of backends or precisions
+            int colon = b.indexOf(':');
+            String name = colon < 0 ? b : b.substring(0, colon);
+            if (!name.equals(Backends.AUTO)) {
+                Backends.availability(name);
+            }
+            if (colon >= 0) {
+                dev.rnnengine.core.Precision.parse(b.substring(colon + 1));
             }
         }
         if (!backends.contains(Backends.AUTO)) {
             backends.add(Backends.AUTO); // what users get by default is always reported
         }
         List<Integer> threads = new ArrayList<>();
-        for (String t : list(o, "threads", defaultThreads())) {
+        for (String t : list(o, "threads", o.has("cold") ? "1" : defaultThreads())) {
             try {
                 int v = Integer.parseInt(t.trim());
                 if (v < 1) {
@@ -71,7 +79,14 @@ final class BenchOptions {
         }
         List<String> peers = o.has("peers") && o.get("peers").equals("none") ? List.of() : list(o, "peers", "ort,torch,native");
         Path report = o.has("report") ? Path.of(o.get("report")) : null;
-        return Bench.run(new Bench.Config(shapes, backends, threads, peers, o.has("quick"), report), out, err);
+        Bench.Config config = new Bench.Config(shapes, backends, threads, peers, o.has("quick"), report);
+        if (o.has("cold")) {
+            // Fresh JVMs with this one's options (the module, native access, an AOT cache if given).
+            List<String> jvm = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> !a.startsWith("-agentlib") && !a.startsWith("-javaagent")).toList();
+            return Bench.cold(config, jvm, out, err);
+        }
+        return Bench.run(config, out, err);
     }
 
     /** 1, 2, 4, ... up to the processors, and the processors themselves: threads beyond 2 where the machine has them. */

@@ -1,6 +1,7 @@
 package dev.rnnengine.cli;
 
 import dev.rnnengine.api.EngineOptions;
+import dev.rnnengine.core.Precision;
 import dev.rnnengine.engine.Backends;
 import dev.rnnengine.text.SentenceClassifier;
 import java.io.IOException;
@@ -52,12 +53,31 @@ final class Demo {
                 }
                 out.printf("%d of %d right (the words' languages: %s)%n", right, WORDS.size(), String.join(" ", TRUTH));
             }
+            if (base.precision() != Precision.FP32) { // what the reduced precision changed
+                try (SentenceClassifier f = SentenceClassifier.load(model, base.withPrecision(Precision.FP32))) {
+                    List<SentenceClassifier.Prediction> exact = f.classify(WORDS);
+                    int same = 0;
+                    double diff = 0;
+                    for (int i = 0; i < WORDS.size(); i++) {
+                        same += exact.get(i).label().equals(reference.get(i).label()) ? 1 : 0;
+                        for (int k = 0; k < exact.get(i).probabilities().length; k++) {
+                            diff = Math.max(diff, Math.abs(exact.get(i).probabilities()[k] - reference.get(i).probabilities()[k]));
+                        }
+                    }
+                    out.printf("%s weights against fp32: %d of %d labels the same, max|diff| of probabilities %.2g%n",
+                        base.precision().label(), same, WORDS.size(), diff);
+                }
+            }
             out.printf("%ntiming: the %d words as one padded batch, warm median of 21 calls%n", WORDS.size());
             String names = o.has("backend") ? base.backend() : String.join(",", Backends.NAMES);
             for (String name : names.split(",")) {
                 Backends.Availability a = name.equals("auto") ? null : Backends.availability(name);
                 if (a != null && !a.available()) {
                     out.printf("  %-9s unavailable: %s%n", name, a.reason());
+                    continue;
+                }
+                if (a != null && !a.backend().precisions().contains(base.precision())) {
+                    out.printf("  %-9s holds fp32 weights only%n", name);
                     continue;
                 }
                 try (SentenceClassifier c = SentenceClassifier.load(model, base.withBackend(name))) {

@@ -3,6 +3,7 @@ package dev.rnnengine.cli;
 import dev.rnnengine.api.EngineOptions;
 import dev.rnnengine.api.RnnModel;
 import dev.rnnengine.api.RnnOutput;
+import dev.rnnengine.core.Precision;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.Backends;
 import dev.rnnengine.io.InputFile;
@@ -28,23 +29,26 @@ import java.util.Set;
 public final class Main {
     static final String USAGE = """
         usage: rnn <command> [options]
-          demo                                  run a small model on every available backend
+          demo [--precision P]                  run a small model on every available backend
           infer --model M --input I --output O  run a model file on an input file, write the output file
-                [--backend B] [--threads N] [--batch-first true|false]
-          info M [--batch-first true|false]     describe a model file and which backends run here
+                [--backend B] [--threads N] [--batch-first true|false] [--precision P]
+          info M [--batch-first true|false]     describe a model file, its weights' bytes per precision
+                                                 and which backends run here
           classify --model M --input I --output O   logits of a classifier file for token ids (I: tokens, lengths)
           classify --model M [--text "..."]...   label and probabilities per text (else one text per stdin line)
-                [--backend B] [--threads N]
+                [--backend B] [--threads N] [--precision P]
           soak [--backend B] [--calls N] [--models M] [--max-growth-mb G]   many small calls, then models
                                                  created and closed; exit 1 if resident memory grew more than G MB (64)
           bench [--quick] [--shapes S,S,...]    time backends and peers side by side on the same weights
-                [--backends B,B] [--threads 1,2] [--peers ort,torch,native] [--report DIR]
+                [--backends B,B] [--threads 1,2] [--peers ort,torch,native] [--report DIR] [--cold]
+                (a backend B:P runs weights in precision P, e.g. vector:int8)
                 [--cell C --input-size D --hidden-size H [--layers L] [--bidirectional]
                  [--seq-len T] [--batch N]]       (a custom shape instead of --shapes)
           tune [--model M | --shapes S,S] [--threads 1,2]   measure which backend auto uses per call class
                                                  on this machine, and cache it (auto measures once otherwise)
           help                                  this text
         B is a backend: %s
+        P is a weight precision: fp32 (default, PyTorch's results), fp16 or int8 (on vector and scalar)
         files are safetensors (see README: model, input and output file contracts)""".formatted(Backends.choices());
 
     private Main() { }
@@ -70,20 +74,21 @@ public final class Main {
         try {
             switch (cmd) {
                 case "infer":
-                    return infer(Options.parse(rest, Set.of("model", "input", "output", "backend", "threads", "batch-first"), 0), out);
+                    return infer(Options.parse(rest, Set.of("model", "input", "output", "backend", "threads", "batch-first",
+                        "precision"), 0), out);
                 case "info":
-                    return info(Options.parse(rest, Set.of("batch-first", "backend", "threads"), 1), out);
+                    return info(Options.parse(rest, Set.of("batch-first", "backend", "threads", "precision"), 1), out);
                 case "tune":
                     return Tune.run(Options.parse(rest, Set.of("model", "shapes", "threads", "batch-first"), 0), out);
                 case "bench":
                     return BenchOptions.run(Options.parse(rest, BenchOptions.OPTIONS, BenchOptions.FLAGS, 0), out, err);
                 case "demo":
-                    return Demo.run(Options.parse(rest, Set.of("backend", "threads"), 0), out);
+                    return Demo.run(Options.parse(rest, Set.of("backend", "threads", "precision"), 0), out);
                 case "soak":
                     return Soak.run(Options.parse(rest, Set.of("backend", "threads", "calls", "models", "max-growth-mb"), 0), out);
                 case "classify":
                     return Classify.run(Options.parse(rest, Set.of("model", "input", "output", "text", "backend",
-                        "threads"), 0), in, out);
+                        "threads", "precision"), 0), in, out);
                 case "help", "--help", "-h":
                     out.println(USAGE);
                     return 0;
@@ -122,7 +127,15 @@ public final class Main {
     static EngineOptions engineOptions(Options o) throws UsageException {
         String backend = o.has("backend") ? o.get("backend") : EngineOptions.defaultBackend();
         int threads = o.has("threads") ? o.intValue("threads", 1) : EngineOptions.defaultThreads();
-        return new EngineOptions(backend, threads);
+        Precision precision = Precision.FP32;
+        if (o.has("precision")) {
+            try {
+                precision = Precision.parse(o.get("precision"));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+        return new EngineOptions(backend, threads, precision);
     }
 
     static Map<String, String> overrides(Options o) throws UsageException {
@@ -169,6 +182,23 @@ public final class Main {
         out.println("bias:         " + s.bias());
         out.println("batch_first:  " + s.batchFirst());
         out.println("parameters:   " + s.parameterCount());
+        long matrices = 0;
+        long rows = 0;
+        for (Map.Entry<String, int[]> e : s.parameterShapes().entrySet()) {
+            if (e.getKey().startsWith("weight")) {
+                matrices += (long) e.getValue()[0] * e.getValue()[1];
+                rows += e.getValue()[0];
+            }
+        }
+        long biases = 4L * (s.parameterCount() - matrices);
+        Precision held = engineOptions(o).precision();
+        StringBuilder w = new StringBuilder("weights:      ");
+        for (Precision p : Precision.values()) { // codes, int8's scale per row, fp32 biases
+            long b = matrices * p.bytesPerWeight() + (p == Precision.INT8 ? 4 * rows : 0) + biases;
+            w.append(String.format(java.util.Locale.ROOT, "%s %.2f MB%s", p.label(), b / 1e6, p == held ? " (held)" : ""))
+                .append(p == Precision.INT8 ? "" : ", ");
+        }
+        out.println(w);
         out.println("backends here:");
         for (Backends.Availability a : Backends.all().values()) {
             out.printf("  %-9s %s%n", a.name(), a.available() ? "available: " + a.backend().describe()

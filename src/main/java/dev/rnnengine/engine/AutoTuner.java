@@ -1,5 +1,6 @@
 package dev.rnnengine.engine;
 
+import dev.rnnengine.core.Precision;
 import dev.rnnengine.core.RnnSpec;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -106,17 +107,31 @@ final class AutoTuner {
 
     /** The key of a model's measurements: every hyper-parameter that changes the work, and the threads. */
     static String key(RnnSpec s, int threads) {
+        return key(s, threads, Precision.FP32);
+    }
+
+    /** The key in a weight precision: fp32's has no suffix (caches written before precisions stay valid). */
+    static String key(RnnSpec s, int threads, Precision p) {
+        return key0(s, threads) + (p == Precision.FP32 ? "" : " " + p.label());
+    }
+
+    private static String key0(RnnSpec s, int threads) {
         return s.mode() + " " + s.inputSize() + "x" + s.hiddenSize() + " L" + s.numLayers() + (s.bidirectional() ? " bi" : "")
             + (s.projSize() > 0 ? " P" + s.projSize() : "") + (s.bias() ? "" : " nobias") + " " + threads + "T";
     }
 
     /** The cached choices of a model, by bucket index, or null when it has not been measured here. */
     static Choice[] cached(RnnSpec spec, int threads) {
+        return cached(spec, threads, Precision.FP32);
+    }
+
+    /** The cached choices of a model in a weight precision, by bucket index, or null. */
+    static Choice[] cached(RnnSpec spec, int threads, Precision precision) {
         Path f = cacheFile();
         if (!Files.isRegularFile(f)) {
             return null;
         }
-        String prefix = fingerprint() + "\t" + key(spec, threads) + "\t";
+        String prefix = fingerprint() + "\t" + key(spec, threads, precision) + "\t";
         Choice[] c = new Choice[BUCKETS.size()];
         try {
             for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
@@ -163,7 +178,7 @@ final class AutoTuner {
      * result in the cache. Candidates are timed in alternating order, after a warm-up that
      * lets the JIT compile the Java kernels, so a cold backend is not mistaken for a slow one.
      */
-    static Choice[] tune(RnnSpec spec, int threads, Map<String, PreparedModel> candidates) {
+    static Choice[] tune(RnnSpec spec, int threads, Precision precision, Map<String, PreparedModel> candidates) {
         long t0 = System.nanoTime();
         List<String> names = new ArrayList<>(candidates.keySet());
         SplittableRandom rnd = new SplittableRandom(7);
@@ -220,9 +235,9 @@ final class AutoTuner {
                 break;
             }
         }
-        record(spec, threads, out);
+        record(spec, threads, precision, out);
         LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT, "auto: measured %s on this machine in %.1f s, "
-            + "cached in %s (rnn tune measures again)", key(spec, threads), (System.nanoTime() - t0) / 1e9, cacheFile()));
+            + "cached in %s (rnn tune measures again)", key(spec, threads, precision), (System.nanoTime() - t0) / 1e9, cacheFile()));
         return out;
     }
 
@@ -254,10 +269,10 @@ final class AutoTuner {
         return c;
     }
 
-    private static void record(RnnSpec spec, int threads, Choice[] choices) {
+    private static void record(RnnSpec spec, int threads, Precision precision, Choice[] choices) {
         Path f = cacheFile();
         StringBuilder b = new StringBuilder();
-        String prefix = fingerprint() + "\t" + key(spec, threads) + "\t";
+        String prefix = fingerprint() + "\t" + key(spec, threads, precision) + "\t";
         for (int i = 0; i < choices.length; i++) {
             StringBuilder ms = new StringBuilder();
             choices[i].ms().forEach((k, v) -> ms.append(ms.isEmpty() ? "" : ",").append(k).append('=')

@@ -1,6 +1,9 @@
 package dev.rnnengine.engine;
 
+import dev.rnnengine.core.Precision;
 import dev.rnnengine.core.RnnSpec;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.List;
 
 /**
@@ -27,4 +30,12 @@ public interface Backend {
      * @throws UnsupportedOperationException if this backend cannot run this spec
      */
     Kernels prepare(RnnSpec spec, List<LayerWeights> weights, int threads);
+
+    /**
+     * The weight precisions this backend runs ({@link LayerWeights#precision()}); the engine
+     * refuses the others before {@link #prepare}, naming the backends that run them.
+     */
+    default Set<Precision> precisions() {
+        return EnumSet.of(Precision.FP32);
+    }
 }

@@ -1,5 +1,6 @@
 package dev.rnnengine.engine;
 
+import dev.rnnengine.core.Precision;
 import dev.rnnengine.core.RnnSpec;
 import java.lang.reflect.InvocationTargetException;
 import java.util.ArrayList;
@@ -33,6 +34,8 @@ public final class Backends {
     private static final List<String> AUTO_ORDER = List.of("vector", "openblas", "scalar");
     /** What {@code auto} runs batches of {@link Router#BATCHED_MIN} or more on, when it is here. */
     private static final String AUTO_BATCHED = "onednn";
+    /** The backend that answers for auto while Java kernels warm: native whole layers, no JIT to wait for. */
+    private static final String NATIVE_INTERIM = "onednn";
     /** The hidden size from which LSTM and GRU go to oneDNN at any batch (measured: 512 yes, 256 no). */
     static final int LARGE_HIDDEN = 512;
     private static final String PROBE_CLASS = "dev.rnnengine.backend.vector.VectorProbe";
@@ -106,12 +109,21 @@ public final class Backends {
      */
     public static PreparedModel prepare(String name, RnnSpec spec, List<LayerWeights> weights, int requestedThreads) {
         int threads = Threads.effective(requestedThreads);
+        Precision precision = weights.get(0).precision();
         if (!name.equals(AUTO)) {
             Availability a = availability(name);
             if (!a.available()) {
                 throw new UnsupportedOperationException("backend '" + name + "' is not available: " + a.reason());
             }
+            if (!a.backend().precisions().contains(precision)) {
+                throw new UnsupportedOperationException("backend '" + name + "' runs fp32 weights only; "
+                    + precision.label() + " weights run on " + String.join(" and ", runningOn(precision)));
+            }
             return prepareOn(a.backend(), spec, weights, threads);
+        }
+        if (precision != Precision.FP32 && !AutoTuner.enabled()) { // the rule: the fastest backend that runs it
+            String n = runningOn(precision).stream().filter(b -> availability(b).available()).findFirst().orElseThrow();
+            return prepareOn(availability(n).backend(), spec, weights, threads);
         }
         if (AutoTuner.enabled()) {
             return tuned(spec, weights, threads, false);
@@ -129,16 +141,36 @@ public final class Backends {
         }
     }
 
+    /** A backend's kernels for these weights' precision: what compiles together, for {@link Warmup}. */
+    static String kernelKind(String backend, List<LayerWeights> weights) {
+        Precision p = weights.get(0).precision();
+        return p == Precision.FP32 ? backend : backend + " " + p.label();
+    }
+
+    /** The registered backends that run a weight precision here, the fastest kind first (scalar last). */
+    static List<String> runningOn(Precision p) {
+        List<String> out = new ArrayList<>();
+        for (String n : NAMES) {
+            Availability a = availability(n);
+            if (a.available() && a.backend().precisions().contains(p) && !n.equals("scalar")) {
+                out.add(n);
+            }
+        }
+        out.add("scalar");
+        return out;
+    }
+
     /**
      * {@code auto} by measurement: the cached choices for this spec on this machine, or a
      * measurement of every available backend now ({@code retune}: always).
      */
     private static PreparedModel tuned(RnnSpec spec, List<LayerWeights> weights, int threads, boolean retune) {
-        AutoTuner.Choice[] cached = retune ? null : AutoTuner.cached(spec, threads);
+        Precision precision = weights.get(0).precision();
+        AutoTuner.Choice[] cached = retune ? null : AutoTuner.cached(spec, threads, precision);
         List<String> names = new ArrayList<>();
         for (String n : NAMES) {
             if (cached != null ? java.util.Arrays.stream(cached).anyMatch(c -> c.winner().equals(n))
-                : availability(n).available() && !n.equals("scalar")) {
+                : availability(n).available() && !n.equals("scalar") && availability(n).backend().precisions().contains(precision)) {
                 names.add(n);
             }
         }
@@ -154,18 +186,19 @@ public final class Backends {
         try {
             for (String n : names) {
                 try {
-                    prepared.put(n, prepareOn(availability(n).backend(), spec, weights, threads));
+                    // Warmed below, or by the measurement, which warms every candidate.
+                    prepared.put(n, prepareOn(availability(n).backend(), spec, weights, threads, false));
                 } catch (UnsupportedOperationException e) { // e.g. oneDNN cannot run this spec
                     if (cached != null) {
                         throw e;
                     }
-                    logOnce(n, "auto does not use it for " + AutoTuner.key(spec, threads) + ": " + e.getMessage());
+                    logOnce(n, "auto does not use it for " + AutoTuner.key(spec, threads, precision) + ": " + e.getMessage());
                 }
             }
             if (prepared.isEmpty()) {
                 prepared.put("scalar", prepareOn(availability("scalar").backend(), spec, weights, threads));
             }
-            AutoTuner.Choice[] choices = cached != null ? cached : AutoTuner.tune(spec, threads, prepared);
+            AutoTuner.Choice[] choices = cached != null ? cached : AutoTuner.tune(spec, threads, precision, prepared);
             Map<String, PreparedModel> winners = new LinkedHashMap<>();
             for (AutoTuner.Choice c : choices) {
                 winners.put(c.winner(), prepared.get(c.winner()));
@@ -175,11 +208,73 @@ public final class Backends {
                     e.getValue().close(); // only the winners keep the weights
                 }
             }
-            return new TunedModel(choices, winners, threads);
+            return cached == null ? new TunedModel(choices, winners, threads) : warmed(spec, weights, threads, choices, winners);
         } catch (RuntimeException | Error e) {
             prepared.values().forEach(PreparedModel::close);
             throw e;
         }
+    }
+
+    /**
+     * Whether oneDNN, measured on every call class a winner takes, was within 1.5x of it: then
+     * its answering those calls during the warm-up costs less than the warm-up would at load.
+     */
+    private static boolean interimKeepsUp(AutoTuner.Choice[] choices, String winner) {
+        for (AutoTuner.Choice c : choices) {
+            if (c.winner().equals(winner)) {
+                Double w = c.ms().get(winner);
+                Double i = c.ms().get(NATIVE_INTERIM);
+                if (w == null || i == null || i > 1.5 * w) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** System property: {@code false} warms auto's Java kernels before load returns instead of in the background. */
+    static final String BACKGROUND_WARMUP_PROPERTY = "rnn.warmup.background";
+
+    /**
+     * auto's winners, warmed: oneDNN's at once (it is native; a few calls set it up), and the
+     * Java ones in the background behind an interim oneDNN model when oneDNN runs this spec,
+     * so the first answer waits for no compilation (otherwise before returning).
+     */
+    private static TunedModel warmed(RnnSpec spec, List<LayerWeights> weights, int threads, AutoTuner.Choice[] choices,
+                                     Map<String, PreparedModel> winners) {
+        List<String> cold = new ArrayList<>();
+        for (Map.Entry<String, PreparedModel> w : winners.entrySet()) {
+            if (w.getKey().equals(NATIVE_INTERIM)) {
+                Warmup.ifNeeded(w.getKey(), spec, w.getValue());
+            } else if (!Warmup.done(kernelKind(w.getKey(), weights), spec)) {
+                if (interimKeepsUp(choices, w.getKey())) {
+                    cold.add(w.getKey());
+                } else { // oneDNN would answer its calls much slower than it will: warm it now
+                    Warmup.ifNeeded(kernelKind(w.getKey(), weights), spec, w.getValue());
+                }
+            }
+        }
+        PreparedModel interim = null;
+        boolean background = !"false".equalsIgnoreCase(System.getProperty(BACKGROUND_WARMUP_PROPERTY, "true").trim());
+        // The interim model answers with the same weights: only where they are fp32 (oneDNN's precision).
+        if (!cold.isEmpty() && background && weights.get(0).precision() == Precision.FP32
+            && availability(NATIVE_INTERIM).available()) {
+            interim = winners.get(NATIVE_INTERIM);
+            if (interim == null) {
+                try {
+                    interim = prepareOn(availability(NATIVE_INTERIM).backend(), spec, weights, threads, true);
+                } catch (UnsupportedOperationException e) {
+                    interim = null; // this spec is not one oneDNN runs: warm in the foreground
+                }
+            }
+        }
+        if (interim == null) {
+            for (String n : cold) {
+                Warmup.ifNeeded(kernelKind(n, weights), spec, winners.get(n));
+            }
+            return new TunedModel(choices, winners, threads);
+        }
+        return new TunedModel(choices, winners, threads, interim, cold, spec);
     }
 
     /**
@@ -191,8 +286,9 @@ public final class Backends {
     public static String tune(RnnSpec spec, List<LayerWeights> weights, int requestedThreads) {
         int threads = Threads.effective(requestedThreads);
         try (PreparedModel m = tuned(spec, weights, threads, true)) {
-            return AutoTuner.key(spec, threads) + " -> " + m.backendName() + "\n"
-                + AutoTuner.describe(AutoTuner.cached(spec, threads));
+            Precision p = weights.get(0).precision();
+            return AutoTuner.key(spec, threads, p) + " -> " + m.backendName() + "\n"
+                + AutoTuner.describe(AutoTuner.cached(spec, threads, p));
         }
     }
 
@@ -246,6 +342,10 @@ public final class Backends {
     }
 
     private static PreparedModel prepareOn(Backend b, RnnSpec spec, List<LayerWeights> weights, int threads) {
+        return prepareOn(b, spec, weights, threads, true);
+    }
+
+    private static PreparedModel prepareOn(Backend b, RnnSpec spec, List<LayerWeights> weights, int threads, boolean warm) {
         Kernels k = b.prepare(spec, weights, threads);
         PreparedModel m;
         try {
@@ -255,7 +355,9 @@ public final class Backends {
             throw e;
         }
         try {
-            Warmup.ifNeeded(b.name(), spec, m); // so that the first call is not an interpreted one
+            if (warm) {
+                Warmup.ifNeeded(kernelKind(b.name(), weights), spec, m); // so that the first call is not an interpreted one
+            }
         } catch (RuntimeException | Error e) {
             m.close();
             throw e;

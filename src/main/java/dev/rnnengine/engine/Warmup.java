@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 
 /**
  * The warm-up at load: the Java kernels run interpreted, with every Vector API operation
@@ -37,8 +38,27 @@ final class Warmup {
             + (spec.numLayers() > 1 ? " layers" : "");
     }
 
+    /** Whether this process has warmed a backend's kernels for a spec's family (or warm-ups are off). */
+    static boolean done(String backend, RnnSpec spec) {
+        return !enabled() || DONE.containsKey(family(backend, spec));
+    }
+
     /** Warms a freshly prepared model's kernels if this process has not yet; returns the milliseconds spent. */
     static long ifNeeded(String backend, RnnSpec spec, PreparedModel model) {
+        return ifNeeded(backend, spec, model, () -> false, false);
+    }
+
+    /**
+     * As {@link #ifNeeded(String, RnnSpec, PreparedModel)} on a background thread, next to calls
+     * being answered: each round is followed by a pause as long as itself, so that the warm-up
+     * and the compiler threads leave the calls a core (it may then take twice as long); ends
+     * early, not counting as done, when {@code stop} says so (the model was closed).
+     */
+    static long inBackground(String backend, RnnSpec spec, PreparedModel model, BooleanSupplier stop) {
+        return ifNeeded(backend, spec, model, stop, true);
+    }
+
+    private static long ifNeeded(String backend, RnnSpec spec, PreparedModel model, BooleanSupplier stop, boolean pace) {
         if (!enabled()) {
             return 0;
         }
@@ -46,7 +66,12 @@ final class Warmup {
         if (DONE.containsKey(family)) {
             return 0;
         }
-        long ms = run(spec, model);
+        // oneDNN's layers are native: two rounds set up its engine and the driver's few Java
+        // paths; waiting for a quiet JIT would cost half a second of load for little.
+        long ms = run(spec, model, stop, backend.equals("onednn") ? 2 : Integer.MAX_VALUE, pace);
+        if (stop.getAsBoolean()) {
+            return ms;
+        }
         if (DONE.putIfAbsent(family, ms) == null) {
             LOG.log(System.Logger.Level.DEBUG, String.format(Locale.ROOT,
                 "warmed the %s kernels in %d ms (once per process; -D%s=false skips it)", family, ms, PROPERTY));
@@ -59,8 +84,12 @@ final class Warmup {
      * settle (also what {@link AutoTuner} does before timing a candidate).
      */
     static long run(RnnSpec spec, PreparedModel model) {
+        return run(spec, model, () -> false, Integer.MAX_VALUE, false);
+    }
+
+    private static long run(RnnSpec spec, PreparedModel model, BooleanSupplier stop, int maxRounds, boolean pace) {
         long t0 = System.nanoTime();
-        long deadline = t0 + MAX_MILLIS * 1_000_000L;
+        long deadline = t0 + (pace ? 2 : 1) * MAX_MILLIS * 1_000_000L;
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
         SplittableRandom rnd = new SplittableRandom(3);
@@ -69,12 +98,20 @@ final class Warmup {
         int settled = 0;
         long lastJit = timed ? jit.getTotalCompilationTime() : 0;
         long quietSince = System.nanoTime();
-        for (int round = 0; System.nanoTime() < deadline; round++) {
+        for (int round = 0; round < maxRounds && System.nanoTime() < deadline && !stop.getAsBoolean(); round++) {
             long a = System.nanoTime();
             for (Call c : calls) {
                 model.forward(c);
             }
             double ms = (System.nanoTime() - a) / 1e6;
+            if (pace) {
+                try {
+                    Thread.sleep((long) Math.ceil(ms));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
             best = Math.min(best, ms);
             settled = ms <= 1.25 * best ? settled + 1 : 0;
             long jitNow = timed ? jit.getTotalCompilationTime() : 0;

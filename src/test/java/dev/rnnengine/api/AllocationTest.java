@@ -52,8 +52,21 @@ class AllocationTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.rnnengine.Fixtures#configs")
     void aWarmStepAllocatesNothing(Fixtures.Config cfg) {
+        warmStepsAllocateNothing(cfg, dev.rnnengine.core.Precision.FP32);
+    }
+
+    /** The quantized step kernels (vector's fp16 and int8 codes) likewise. */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = dev.rnnengine.core.Precision.class, names = {"FP16", "INT8"})
+    void aWarmQuantizedStepAllocatesNothing(dev.rnnengine.core.Precision p) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Fixtures.expectedBackends().contains("vector"), "needs vector");
+        warmStepsAllocateNothing(new Fixtures.Config("vector", 1), p);
+        warmStepsAllocateNothing(new Fixtures.Config("vector", 2), p);
+    }
+
+    private static void warmStepsAllocateNothing(Fixtures.Config cfg, dev.rnnengine.core.Precision p) {
         RnnSpec spec = new RnnSpec(CellMode.LSTM, 16, 40, 2, true, false, false, 0);
-        try (RnnModel m = RnnModel.create(spec, StateDicts.random(spec, 2), new EngineOptions(cfg.backend(), cfg.threads()))) {
+        try (RnnModel m = RnnModel.create(spec, StateDicts.random(spec, 2), new EngineOptions(cfg.backend(), cfg.threads(), p))) {
             RnnState s = m.newState(1);
             Tensor x = StateDicts.randn(3, 16);
             m.step(x, s); // the pool's workers exist from here
@@ -68,7 +81,7 @@ class AllocationTest {
                 }
                 best = Math.min(best, allocated(ids) - before - own);
             }
-            assertTrue(best == 0, cfg + ": " + ROUND + " warm steps allocated " + best + " bytes");
+            assertTrue(best == 0, cfg + " " + p + ": " + ROUND + " warm steps allocated " + best + " bytes");
         }
     }
 

@@ -84,6 +84,32 @@ class BenchTest {
         assertEquals(2, bad.code());
     }
 
+    /**
+     * rnn bench --cold: every participant (auto always among them) in fresh JVMs, one row each,
+     * with figures that fit together: JVM start to the first answer contains the load and the
+     * first call, which are in milliseconds like it, and all 1,000 calls of a tiny model ran.
+     */
+    @Test
+    void coldStartsInFreshJvms() {
+        Fixtures.Cli r = bench("--cold", "--cell", "gru", "--input-size", "8", "--hidden-size", "16", "--seq-len", "5",
+            "--batch", "3", "--backends", "scalar", "--peers", "ort");
+        assertEquals(0, r.code(), r.err());
+        for (String who : new String[] {"scalar", "auto", "ort"}) {
+            String row = r.out().lines().filter(l -> l.startsWith("| gru_8x16_t5_b3 | 1 | " + who + " |")).findFirst()
+                .orElseThrow(() -> new AssertionError(who + " has no row: " + r.out()));
+            String[] c = row.split("\\|");
+            double startToAnswer = Double.parseDouble(c[4].trim());
+            double load = Double.parseDouble(c[5].trim());
+            double first = Double.parseDouble(c[6].trim());
+            double warm = Double.parseDouble(c[7].trim());
+            assertTrue(load > 0 && first > 0 && warm > 0 && startToAnswer >= load + first, row);
+            assertEquals("1000", c[14].trim(), row);
+        }
+        Fixtures.Cli twoModes = bench("--cold", "--quick", "--shapes", "lstm2_step_b1");
+        assertEquals(2, twoModes.code());
+        assertTrue(twoModes.err().contains("--cold"), twoModes.err());
+    }
+
     @Test
     void aPeerThatDisagreesIsNamed() {
         assertEquals(null, dev.rnnengine.bench.Bench.disagreement(new float[] {1f, 2f}, new float[] {1f, 2.0001f}));

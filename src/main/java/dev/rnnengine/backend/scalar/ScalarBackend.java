@@ -21,6 +21,12 @@ public final class ScalarBackend implements Backend {
         return "plain Java loops, double accumulation, units split over the model's threads";
     }
 
+    /** Every precision: the weights arrive as the fp32 values the codes stand for (the reference). */
+    @Override
+    public java.util.Set<dev.rnnengine.core.Precision> precisions() {
+        return java.util.EnumSet.allOf(dev.rnnengine.core.Precision.class);
+    }
+
     @Override
     public Kernels prepare(RnnSpec spec, List<LayerWeights> weights, int threads) {
         return new ScalarKernels(spec, weights);

@@ -74,6 +74,12 @@ public final class VectorBackend implements Backend {
             + " floats), units split over the model's threads";
     }
 
+    /** Every precision: fp16 and int8 W_hh streamed as codes by the step kernels. */
+    @Override
+    public java.util.Set<dev.rnnengine.core.Precision> precisions() {
+        return java.util.EnumSet.allOf(dev.rnnengine.core.Precision.class);
+    }
+
     @Override
     public Kernels prepare(RnnSpec spec, List<LayerWeights> weights, int threads) {
         return new VectorStepKernels(spec, weights);

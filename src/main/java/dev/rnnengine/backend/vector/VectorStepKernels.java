@@ -4,6 +4,7 @@ import static dev.rnnengine.backend.vector.VectorKernels.V;
 import static dev.rnnengine.backend.vector.VectorKernels.units;
 
 import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.Precision;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.LayerWeights;
 import dev.rnnengine.engine.StepKernels;
@@ -37,6 +38,10 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
     private final float[][] bx;  // presummed bias as [u][g][V], or null
     private final float[][] bhn; // GRU b_hn as [u][V], or null
     private final float[][] wr;  // W_hr in pair panels, or null
+    private final Precision codes;  // W_hh streamed as fp16 or int8 codes, or null (fp32 unit panels)
+    private final byte[][] whInt8;  // int8 W_hh in block panels
+    private final float[][] whScale; // their scales as [u][g][V]
+    private final int[][] whFp16;   // fp16 W_hh in block panels of int pairs
 
     /** Per call: W_hh h for every row of a batched step. */
     static final class Scratch {
@@ -60,11 +65,24 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
         bx = new float[n][];
         bhn = new float[n][];
         wr = new float[n][];
+        Precision p = weights.get(0).precision();
+        this.codes = VectorQuantized.streamsCodes(p) ? p : null;
+        whInt8 = new byte[n][];
+        whScale = new float[n][];
+        whFp16 = new int[n][];
         for (int lw = 0; lw < n; lw++) {
             LayerWeights w = weights.get(lw);
             inSize[lw] = spec.layerInputSize(lw / dirs);
+            // W_ih and W_hr as the fp32 values their codes stand for: the GEMMs read them once per call.
             wx[lw] = VectorKernels.packPairs(w.wIh(), gates, hidden, inSize[lw]);
-            wh[lw] = VectorKernels.pack(w.wHh(), gates, hidden, hOut);
+            if (codes == Precision.INT8) {
+                whInt8[lw] = VectorQuantized.packInt8(w.qHh(), gates, hidden);
+                whScale[lw] = VectorKernels.packBias(w.qHh().scale(), gates, hidden);
+            } else if (codes == Precision.FP16) {
+                whFp16[lw] = VectorQuantized.packFp16(w.qHh(), gates, hidden);
+            } else {
+                wh[lw] = VectorKernels.pack(w.wHh(), gates, hidden, hOut);
+            }
             float[] b = mode.presummedBias(w.bIh(), w.bHh());
             bx[lw] = b == null ? null : VectorKernels.packBias(b, gates, hidden);
             float[] bn = mode.separateRecurrentBias(w.bHh());
@@ -86,7 +104,7 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
 
     @Override
     public void reserve(Scratch s, int seqLen, int batch) {
-        if (batch >= BATCHED_MIN) {
+        if (batch >= BATCHED_MIN || codes != null) {
             int size = Sizes.elements("W_hh h for the batch (N x gates x H)", batch, gates, hPad);
             if (s.gh.length < size) {
                 s.gh = new float[size];
@@ -108,23 +126,26 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
         final int xpWidth = gates * hPad;
         final boolean proj = wr[lw] != null;
         final int outStride = proj ? hPad : hOutPad;
+        if (codes != null) { // W_hh h per row from the codes, then the gate math
+            for (int i = 0; i < n; i++) {
+                int r = rows[i];
+                if (codes == Precision.INT8) {
+                    VectorQuantized.matvecInt8(whInt8[lw], whScale[lw], hOut, h, r * hOutPad, s.gh, r * xpWidth,
+                        u0 * gates, u1 * gates);
+                } else {
+                    VectorQuantized.matvecFp16(whFp16[lw], hOut, h, r * hOutPad, s.gh, r * xpWidth, u0 * gates,
+                        u1 * gates);
+                }
+            }
+            gates(s.gh, lw, h, xp, xpRow0, c, out, rows, n, u0, u1, outStride);
+            return;
+        }
         if (batch >= BATCHED_MIN) {
             // W_hh h for every row at once: 4 rows share each weight load. By batch, not by the
             // rows still active, so a row's bits never depend on the other sequences' lengths.
-            float[] gh = s.gh;
-            VectorKernels.gemm(h, 0, hOutPad, batch, hOut, wh[lw], gates, null, gh, 0, xpWidth, u0 * gates, u1 * gates);
-            for (int i = 0; i < n; i++) {
-                int r = rows[i];
-                int xpAt = (xpRow0 + r) * xpWidth;
-                switch (mode) {
-                    case LSTM -> VectorKernels.lstmGates(xp, xpAt, gh, r * xpWidth, c, r * hPad, out, r * outStride,
-                        u0, u1);
-                    case GRU -> VectorKernels.gruGates(xp, xpAt, gh, r * xpWidth, bhn[lw], h, r * hOutPad, out,
-                        r * hOutPad, u0, u1);
-                    case RNN_TANH, RNN_RELU -> VectorKernels.rnnGates(xp, xpAt, gh, r * xpWidth,
-                        mode == CellMode.RNN_RELU, out, r * hOutPad, u0, u1);
-                }
-            }
+            VectorKernels.gemm(h, 0, hOutPad, batch, hOut, wh[lw], gates, null, s.gh, 0, xpWidth, u0 * gates,
+                u1 * gates);
+            gates(s.gh, lw, h, xp, xpRow0, c, out, rows, n, u0, u1, outStride);
             return;
         }
         for (int i = 0; i < n; i++) {
@@ -137,6 +158,23 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
                     u0, u1);
                 case RNN_TANH, RNN_RELU -> VectorKernels.rnnStep(wh[lw], hOut, h, r * hOutPad, xp, xpAt,
                     mode == CellMode.RNN_RELU, out, r * hOutPad, u0, u1);
+            }
+        }
+    }
+
+    /** The gate math of the active rows from {@code gh = W_hh h} ({@code [row][u][g][V]}). */
+    private void gates(float[] gh, int lw, float[] h, float[] xp, int xpRow0, float[] c, float[] out, int[] rows, int n,
+                       int u0, int u1, int outStride) {
+        int xpWidth = gates * hPad;
+        for (int i = 0; i < n; i++) {
+            int r = rows[i];
+            int xpAt = (xpRow0 + r) * xpWidth;
+            switch (mode) {
+                case LSTM -> VectorKernels.lstmGates(xp, xpAt, gh, r * xpWidth, c, r * hPad, out, r * outStride, u0, u1);
+                case GRU -> VectorKernels.gruGates(xp, xpAt, gh, r * xpWidth, bhn[lw], h, r * hOutPad, out, r * hOutPad,
+                    u0, u1);
+                case RNN_TANH, RNN_RELU -> VectorKernels.rnnGates(xp, xpAt, gh, r * xpWidth, mode == CellMode.RNN_RELU,
+                    out, r * hOutPad, u0, u1);
             }
         }
     }
