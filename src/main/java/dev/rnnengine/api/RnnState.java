@@ -17,9 +17,9 @@ import java.util.Arrays;
 public final class RnnState {
     private final RnnModel model;
     final int batch; // read by RnnModel.step, which has already entered the model's guard
-    private final float[] h;   // (L, N, H_out)
-    private final float[] c;   // (L, N, H), LSTM only
-    private final float[] out; // (N, H_out)
+    final float[] h;   // (L, N, H_out); the stream batcher gathers and scatters rows
+    final float[] c;   // (L, N, H), LSTM only
+    final float[] out; // (N, H_out)
     private final Tensor outView;
     private final RnnModel.Staging staging = new RnnModel.Staging();
     // A state belongs to one stream: a second thread using it at once is refused, not mixed in.

@@ -16,7 +16,7 @@ import java.util.Set;
 /** {@code rnn bench}'s options, turned into a {@link Bench.Config}. */
 final class BenchOptions {
     static final Set<String> OPTIONS = Set.of("shapes", "backends", "threads", "peers", "report", "cell", "input-size",
-        "hidden-size", "layers", "seq-len", "batch");
+        "hidden-size", "layers", "seq-len", "batch", "streams", "wait-us");
     static final Set<String> FLAGS = Set.of("quick", "bidirectional", "cold");
 
     private BenchOptions() { }
@@ -79,6 +79,19 @@ final class BenchOptions {
         }
         List<String> peers = o.has("peers") && o.get("peers").equals("none") ? List.of() : list(o, "peers", "ort,torch,native");
         Path report = o.has("report") ? Path.of(o.get("report")) : null;
+        if (o.has("streams")) { // many streams, one model: the batcher against direct calls
+            int k = o.intValue("streams", 1);
+            String backend = o.has("backends") ? backends.get(0) : "auto";
+            try {
+                return dev.rnnengine.bench.Streams.run(o.has("shapes") || o.has("cell") ? shapes
+                    : List.of(Shapes.get("lstm2_step_b1"), Shapes.get("lstm_512_b1")), backend, k,
+                    o.has("threads") ? threads.get(0) : Math.min(2, Runtime.getRuntime().availableProcessors()),
+                    o.has("wait-us") ? o.intValue("wait-us", 0) : 200, out, err);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
         Bench.Config config = new Bench.Config(shapes, backends, threads, peers, o.has("quick"), report);
         if (o.has("cold")) {
             // Fresh JVMs with this one's options (the module, native access, an AOT cache if given).

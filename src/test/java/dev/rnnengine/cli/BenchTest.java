@@ -110,6 +110,24 @@ class BenchTest {
         assertTrue(twoModes.err().contains("--cold"), twoModes.err());
     }
 
+    /** rnn bench --streams: the batcher against direct calls, both rows with figures; the batcher really batched. */
+    @Test
+    void streamsCompareTheBatcherWithDirectCalls() {
+        Fixtures.Cli r = bench("--streams", "6", "--cell", "gru", "--input-size", "8", "--hidden-size", "16", "--backends",
+            "scalar", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        String batcher = r.out().lines().filter(l -> l.startsWith("| gru_8x16_t50_b1 | 6 | batcher")).findFirst()
+            .orElseThrow(() -> new AssertionError(r.out()));
+        String direct = r.out().lines().filter(l -> l.startsWith("| gru_8x16_t50_b1 | 6 | 6 threads calling step")).findFirst()
+            .orElseThrow(() -> new AssertionError(r.out()));
+        String[] b = batcher.split("\\|");
+        String[] d = direct.split("\\|");
+        assertTrue(Double.parseDouble(b[4].trim()) > 0 && Double.parseDouble(d[4].trim()) > 0, r.out());
+        assertTrue(Double.parseDouble(b[6].trim()) >= Double.parseDouble(b[5].trim()), "p99 >= p50: " + batcher);
+        assertTrue(Double.parseDouble(b[7].trim()) > 1, "steps of several streams batched: " + batcher);
+        assertTrue(r.out().contains("the batcher's throughput is"), r.out());
+    }
+
     @Test
     void aPeerThatDisagreesIsNamed() {
         assertEquals(null, dev.rnnengine.bench.Bench.disagreement(new float[] {1f, 2f}, new float[] {1f, 2.0001f}));

@@ -1,0 +1,185 @@
+package dev.rnnengine.bench;
+
+import dev.rnnengine.api.EngineOptions;
+import dev.rnnengine.api.RnnModel;
+import dev.rnnengine.api.RnnState;
+import dev.rnnengine.api.StreamBatcher;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * {@code rnn bench --streams K}: K client threads, each one stream stepping frames as fast as
+ * it is answered, against (a) a {@link StreamBatcher} over one model and (b) K threads calling
+ * {@link RnnModel#step} directly, each on its own state (a 1-thread model: the callers are the
+ * parallelism). Steps per second over all streams and p50/p99 latency per step; the two modes
+ * alternate, each {@link #ROUNDS} times, and each figure is the median of its rounds.
+ */
+public final class Streams {
+    static final int ROUNDS = 3;
+    private static final long ROUND_NANOS = 2_000_000_000L;
+    private static final long WARM_NANOS = 1_000_000_000L;
+
+    private Streams() { }
+
+    /** One mode's figures: steps per second, latency percentiles, mean batch. */
+    record Figures(double stepsPerSecond, double p50Ms, double p99Ms, double meanBatch) { }
+
+    /**
+     * Runs the comparison on each shape; prints a table.
+     *
+     * @param wait the batcher's longest wait for more rows, µs
+     * @return 0, or 1 when a round failed
+     */
+    public static int run(List<Shapes.Shape> shapes, String backend, int k, int threads, long wait, PrintStream out,
+                          PrintStream err) throws InterruptedException {
+        StringBuilder t = new StringBuilder("| shape | streams | mode | steps/s | p50 ms per step | p99 ms per step "
+            + "| mean batch |\n|---|---|---|---|---|---|---|\n");
+        StringBuilder ratios = new StringBuilder();
+        int failures = 0;
+        for (Shapes.Shape shape : shapes) {
+            RnnSpec spec = shape.spec();
+            if (spec.bidirectional()) {
+                err.println("note: " + shape.name() + " skipped: a bidirectional model cannot be stepped");
+                continue;
+            }
+            Map<String, Tensor> sd = StateDicts.random(spec, 1);
+            float[] frame = StateDicts.randn(5, spec.inputSize()).toArray();
+            List<Figures> batched = new ArrayList<>();
+            List<Figures> direct = new ArrayList<>();
+            try (RnnModel many = RnnModel.create(spec, sd, new EngineOptions(backend, threads));
+                 RnnModel one = RnnModel.create(spec, sd, new EngineOptions(backend, 1));
+                 StreamBatcher b = new StreamBatcher(many, Math.max(1, k), wait, TimeUnit.MICROSECONDS,
+                     Math.max(1, k), true)) {
+                for (int r = 0; r < ROUNDS; r++) {
+                    err.printf(Locale.ROOT, "streams: %s, %d streams, round %d of %d%n", shape.name(), k, r + 1, ROUNDS);
+                    long before = b.stats().steps();
+                    long batchesBefore = b.stats().batches();
+                    Figures fb = clients(k, spec, frame, () -> {
+                        StreamBatcher.Stream s = b.open();
+                        float[] o = new float[spec.outputHiddenSize()];
+                        return x -> b.step(s, x, o);
+                    });
+                    long steps = b.stats().steps() - before;
+                    long batches = b.stats().batches() - batchesBefore;
+                    batched.add(new Figures(fb.stepsPerSecond(), fb.p50Ms(), fb.p99Ms(), (double) steps / Math.max(1, batches)));
+                    direct.add(clients(k, spec, frame, () -> {
+                        RnnState s = one.newState(1);
+                        Tensor x = Tensor.of(new float[spec.inputSize()], spec.inputSize());
+                        return f -> {
+                            System.arraycopy(f, 0, x.array(), 0, f.length);
+                            one.step(x, s);
+                        };
+                    }));
+                }
+            } catch (RuntimeException e) {
+                failures++;
+                err.println("note: " + shape.name() + " failed: " + e);
+                continue;
+            }
+            Figures mb = median(batched);
+            Figures md = median(direct);
+            t.append(row(shape.name(), k, "batcher (" + backend + ", " + threads + " threads, wait " + wait + " µs)", mb));
+            t.append(row(shape.name(), k, k + " threads calling step (" + backend + ", 1 thread each)", md));
+            ratios.append(String.format(Locale.ROOT, "%s: the batcher's throughput is %.2fx the direct calls'; its p99 "
+                + "%.3f ms per step%n", shape.name(), mb.stepsPerSecond() / md.stepsPerSecond(), mb.p99Ms()));
+        }
+        out.print(t);
+        out.println();
+        out.print(ratios);
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static String row(String shape, int k, String mode, Figures f) {
+        return String.format(Locale.ROOT, "| %s | %d | %s | %.0f | %.3f | %.3f | %s |%n", shape, k, mode, f.stepsPerSecond(),
+            f.p50Ms(), f.p99Ms(), Double.isNaN(f.meanBatch()) ? "1" : String.format(Locale.ROOT, "%.1f", f.meanBatch()));
+    }
+
+    private static Figures median(List<Figures> l) {
+        double[] s = l.stream().mapToDouble(Figures::stepsPerSecond).sorted().toArray();
+        double[] p50 = l.stream().mapToDouble(Figures::p50Ms).sorted().toArray();
+        double[] p99 = l.stream().mapToDouble(Figures::p99Ms).sorted().toArray();
+        double[] mb = l.stream().mapToDouble(Figures::meanBatch).sorted().toArray();
+        int m = (l.size() - 1) / 2;
+        return new Figures(s[m], p50[m], p99[m], mb[m]);
+    }
+
+    /** A client's step function on one frame. */
+    private interface Step {
+        void run(float[] x) throws Exception;
+    }
+
+    private interface Client {
+        Step open() throws Exception;
+    }
+
+    /** K threads stepping for a warm-up and then a timed round; steps per second and latency percentiles. */
+    private static Figures clients(int k, RnnSpec spec, float[] frame, Client client) throws InterruptedException {
+        int[][] lat = new int[k][1 << 17]; // ns per step; a round holds fewer steps than this per stream
+        int[] n = new int[k];
+        CyclicBarrier start = new CyclicBarrier(k);
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        long[] window = new long[2];
+        List<Thread> ts = new ArrayList<>();
+        for (int i = 0; i < k; i++) {
+            int id = i;
+            Thread th = new Thread(() -> {
+                try {
+                    Step s = client.open();
+                    float[] x = frame.clone();
+                    start.await();
+                    long warmEnd = System.nanoTime() + WARM_NANOS;
+                    while (System.nanoTime() < warmEnd) {
+                        s.run(x);
+                    }
+                    start.await();
+                    if (id == 0) {
+                        window[0] = System.nanoTime();
+                    }
+                    long end = System.nanoTime() + ROUND_NANOS;
+                    long now = System.nanoTime();
+                    while (now < end && n[id] < lat[id].length) {
+                        s.run(x);
+                        long t1 = System.nanoTime();
+                        lat[id][n[id]++] = (int) Math.min(Integer.MAX_VALUE, t1 - now);
+                        now = t1;
+                    }
+                    start.await();
+                    if (id == 0) {
+                        window[1] = System.nanoTime();
+                    }
+                } catch (Throwable e) {
+                    failed.compareAndSet(null, e);
+                    start.reset();
+                }
+            }, "rnn-bench-stream-" + i);
+            ts.add(th);
+            th.start();
+        }
+        for (Thread th : ts) {
+            th.join();
+        }
+        if (failed.get() != null) {
+            throw new IllegalStateException("a stream failed: " + failed.get(), failed.get());
+        }
+        int total = Arrays.stream(n).sum();
+        int[] all = new int[total];
+        int at = 0;
+        for (int i = 0; i < k; i++) {
+            System.arraycopy(lat[i], 0, all, at, n[i]);
+            at += n[i];
+        }
+        Arrays.sort(all);
+        double seconds = (window[1] - window[0]) / 1e9;
+        return new Figures(total / seconds, all[(total - 1) / 2] / 1e6,
+            all[Math.min(total - 1, (int) Math.ceil(0.99 * total) - 1)] / 1e6, Double.NaN);
+    }
+}
