@@ -39,6 +39,8 @@ public final class Main {
                 [--backend B] [--threads N] [--precision P]
           soak [--backend B] [--calls N] [--models M] [--max-growth-mb G]   many small calls, then models
                                                  created and closed; exit 1 if resident memory grew more than G MB (64)
+          soak --streams K [--seconds S]        K clients open, step and close streams on a StreamBatcher for S s
+                                                 (600); exit 1 if a step is lost, doubled or differs from running alone
           bench [--quick] [--shapes S,S,...]    time backends and peers side by side on the same weights
                 [--backends B,B] [--threads 1,2] [--peers ort,torch,native] [--report DIR] [--cold]
                 (a backend B:P runs weights in precision P, e.g. vector:int8)
@@ -84,8 +86,11 @@ public final class Main {
                     return BenchOptions.run(Options.parse(rest, BenchOptions.OPTIONS, BenchOptions.FLAGS, 0), out, err);
                 case "demo":
                     return Demo.run(Options.parse(rest, Set.of("backend", "threads", "precision"), 0), out);
-                case "soak":
-                    return Soak.run(Options.parse(rest, Set.of("backend", "threads", "calls", "models", "max-growth-mb"), 0), out);
+                case "soak": {
+                    Options so = Options.parse(rest, Set.of("backend", "threads", "calls", "models", "max-growth-mb",
+                        "streams", "seconds"), 0);
+                    return so.has("streams") ? StreamSoak.run(so, out) : Soak.run(so, out);
+                }
                 case "classify":
                     return Classify.run(Options.parse(rest, Set.of("model", "input", "output", "text", "backend",
                         "threads", "precision"), 0), in, out);
@@ -112,6 +117,10 @@ public final class Main {
             return 1;
         } catch (IOException | IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
             err.println("rnn " + cmd + ": " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("rnn " + cmd + ": interrupted");
             return 1;
         } catch (OutOfMemoryError e) {
             String m = String.valueOf(e.getMessage());

@@ -113,6 +113,19 @@ class CliTest {
             + "ok: resident memory grew .* bound 64 MB \\(--max-growth-mb\\)\\n"), r.out());
     }
 
+    /** soak --streams: streams opened, stepped and closed at random on a batcher, every step counted and checked. */
+    @Test
+    void streamSoakCountsAndChecksEveryStep() {
+        Fixtures.Cli r = run("soak", "--streams", "6", "--seconds", "2", "--backend", "vector", "--threads", "2");
+        assertEquals(0, r.code(), r.out() + r.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) steps answered to the clients, (\\d+) run by "
+            + "the batcher").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertEquals(m.group(1), m.group(2));
+        assertTrue(Long.parseLong(m.group(1)) > 100, r.out());
+        assertTrue(r.out().contains("every step answered once, every stream equal to running it alone"), r.out());
+    }
+
     /** The verdict that makes rnn soak exit 1: growth past the bound after the calls or after the models. */
     @Test
     void soakFailsPastItsBound() {
