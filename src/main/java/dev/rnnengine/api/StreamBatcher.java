@@ -47,6 +47,7 @@ public final class StreamBatcher implements AutoCloseable {
     private final Thread worker;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile boolean stopped;
+    private Error fatal; // worker thread only
     // Statistics.
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
@@ -188,7 +189,9 @@ public final class StreamBatcher implements AutoCloseable {
 
     /**
      * As {@link #step}, without blocking: the future completes with {@code out} (or the
-     * failure) when the batched step has run.
+     * failure) when the batched step has run. It completes on the batcher's worker thread:
+     * chain with the {@code *Async} methods, as a dependent action that blocks or steps this
+     * batcher would hold up or deadlock the worker.
      *
      * @throws IllegalArgumentException if x or out has the wrong length
      * @throws IllegalStateException if the stream or the batcher is closed, the stream has a
@@ -224,8 +227,9 @@ public final class StreamBatcher implements AutoCloseable {
         s.queuedAt = System.nanoTime();
         boolean queued = false;
         try {
-            if (closed.get()) {
-                throw new IllegalStateException("the stream batcher is closed");
+            if (closed.get() || stopped) {
+                throw new IllegalStateException(closed.get() ? "the stream batcher is closed"
+                    : "the stream batcher's worker stopped after an error");
             }
             if (blockWhenFull) {
                 while (!queue.offer(s, 10, TimeUnit.MILLISECONDS)) {
@@ -242,9 +246,10 @@ public final class StreamBatcher implements AutoCloseable {
                 s.busy.set(false);
             }
         }
-        if (closed.get() && stopped && queue.remove(s)) { // closed after the worker's last drain
+        if (stopped && queue.remove(s)) { // queued after the worker's last drain
             s.busy.set(false);
-            throw new IllegalStateException("the stream batcher is closed");
+            throw new IllegalStateException(closed.get() ? "the stream batcher is closed"
+                : "the stream batcher's worker stopped after an error");
         }
     }
 
@@ -334,18 +339,29 @@ public final class StreamBatcher implements AutoCloseable {
             }
         } catch (RuntimeException e) { // every row of the batch learns it; the streams' states are unchanged
             failure = e;
+        } catch (Error e) { // likewise, then the worker stops (submit refuses from then on)
+            failure = new IllegalStateException(e.toString(), e);
+            fatal = e;
         }
         long waited = 0;
         for (int i = 0; i < n; i++) {
             waited += now - taken[i].queuedAt;
             maxWaitSeen.accumulateAndGet(now - taken[i].queuedAt, Math::max);
-            complete(taken[i], failure);
-            taken[i] = null;
         }
+        // Counted before anyone is answered: a caller reading stats() after its answer sees its step.
         steps.addAndGet(n);
         batches.incrementAndGet();
         waitNanos.addAndGet(waited);
         batchSizes.incrementAndGet(n);
+        for (int i = 0; i < n; i++) {
+            complete(taken[i], failure);
+            taken[i] = null;
+        }
+        if (fatal != null) {
+            Error e = fatal;
+            fatal = null;
+            throw e;
+        }
     }
 
     private static void complete(Stream s, RuntimeException failure) {

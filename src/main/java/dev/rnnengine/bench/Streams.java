@@ -135,30 +135,33 @@ public final class Streams {
                 try {
                     Step s = client.open();
                     float[] x = frame.clone();
-                    start.await();
+                    start.await(60, TimeUnit.SECONDS);
                     long warmEnd = System.nanoTime() + WARM_NANOS;
                     while (System.nanoTime() < warmEnd) {
                         s.run(x);
                     }
-                    start.await();
+                    start.await(60, TimeUnit.SECONDS);
                     if (id == 0) {
                         window[0] = System.nanoTime();
                     }
                     long end = System.nanoTime() + ROUND_NANOS;
                     long now = System.nanoTime();
-                    while (now < end && n[id] < lat[id].length) {
+                    while (now < end) {
                         s.run(x);
                         long t1 = System.nanoTime();
-                        lat[id][n[id]++] = (int) Math.min(Integer.MAX_VALUE, t1 - now);
+                        if (n[id] < lat[id].length) { // beyond the buffer: counted, latency not kept
+                            lat[id][n[id]] = (int) Math.min(Integer.MAX_VALUE, t1 - now);
+                        }
+                        n[id]++;
                         now = t1;
                     }
-                    start.await();
+                    start.await(60, TimeUnit.SECONDS);
                     if (id == 0) {
                         window[1] = System.nanoTime();
                     }
                 } catch (Throwable e) {
                     failed.compareAndSet(null, e);
-                    start.reset();
+                    start.reset(); // the others' await fails at once: no one waits for a party that left
                 }
             }, "rnn-bench-stream-" + i);
             ts.add(th);
@@ -170,16 +173,20 @@ public final class Streams {
         if (failed.get() != null) {
             throw new IllegalStateException("a stream failed: " + failed.get(), failed.get());
         }
-        int total = Arrays.stream(n).sum();
-        int[] all = new int[total];
+        long total = Arrays.stream(n).asLongStream().sum();
+        int kept = 0;
+        for (int i = 0; i < k; i++) {
+            kept += Math.min(n[i], lat[i].length);
+        }
+        int[] all = new int[kept];
         int at = 0;
         for (int i = 0; i < k; i++) {
-            System.arraycopy(lat[i], 0, all, at, n[i]);
-            at += n[i];
+            System.arraycopy(lat[i], 0, all, at, Math.min(n[i], lat[i].length));
+            at += Math.min(n[i], lat[i].length);
         }
         Arrays.sort(all);
         double seconds = (window[1] - window[0]) / 1e9;
-        return new Figures(total / seconds, all[(total - 1) / 2] / 1e6,
-            all[Math.min(total - 1, (int) Math.ceil(0.99 * total) - 1)] / 1e6, Double.NaN);
+        return new Figures(total / seconds, all[(kept - 1) / 2] / 1e6,
+            all[Math.min(kept - 1, (int) Math.ceil(0.99 * kept) - 1)] / 1e6, Double.NaN);
     }
 }

@@ -69,7 +69,7 @@ final class TunedModel implements PreparedModel {
                 }
                 warm = true;
                 while (ownsInterim && onInterim.get() > 0) { // calls that chose interim before the switch
-                    Thread.onSpinWait();
+                    java.util.concurrent.locks.LockSupport.parkNanos(50_000);
                 }
                 if (ownsInterim) {
                     interim.close();
