@@ -27,31 +27,26 @@ record Machine(String cpu, String generation, int cores, long l1d, long l2, long
 
     /** The CPU, its generation and the cores, without the probes. */
     static String named() {
-        String cpu = "unknown CPU";
-        String generation = "unknown generation";
+        String[] c = cpuAndGeneration();
+        return c[0] + " (" + c[1] + "), " + Runtime.getRuntime().availableProcessors() + " cores";
+    }
+
+    /** The CPU's model name and its generation, from /proc/cpuinfo ("unknown" elsewhere). */
+    private static String[] cpuAndGeneration() {
         try {
             List<String> info = Files.readAllLines(Path.of("/proc/cpuinfo"));
-            cpu = field(info, "model name", cpu);
-            generation = generation(field(info, "vendor_id", "?"), field(info, "cpu family", "?"), field(info, "model", "?"),
-                " " + field(info, "flags", "") + " ");
+            return new String[] {field(info, "model name", "unknown CPU"), generation(field(info, "vendor_id", "?"),
+                field(info, "cpu family", "?"), field(info, "model", "?"), " " + field(info, "flags", "") + " ")};
         } catch (IOException e) {
-            // not Linux: unknown
+            return new String[] {"unknown CPU", "unknown generation"}; // not Linux
         }
-        return cpu + " (" + generation + "), " + Runtime.getRuntime().availableProcessors() + " cores";
     }
 
     /** Probes this machine (about four seconds). */
     static Machine probe() {
-        String cpu = "unknown CPU";
-        String generation = "unknown generation";
-        try {
-            List<String> info = Files.readAllLines(Path.of("/proc/cpuinfo"));
-            cpu = field(info, "model name", cpu);
-            generation = generation(field(info, "vendor_id", "?"), field(info, "cpu family", "?"), field(info, "model", "?"),
-                " " + field(info, "flags", "") + " ");
-        } catch (IOException e) {
-            // not Linux: unknown
-        }
+        String[] named = cpuAndGeneration();
+        String cpu = named[0];
+        String generation = named[1];
         long l1 = cache(1, "Data");
         long l2 = cache(2, "Unified");
         long l3 = cache(3, "Unified");

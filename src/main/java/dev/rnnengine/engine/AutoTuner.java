@@ -188,7 +188,7 @@ final class AutoTuner {
         Choice[] out = new Choice[BUCKETS.size()];
         for (int bi = 0; bi < BUCKETS.size(); bi++) {
             Bucket b = BUCKETS.get(bi);
-            Call c = call(spec, b.batch(), b.seqLen(), rnd);
+            Call c = Warmup.randomCall(spec, b.seqLen(), b.batch(), rnd);
             // This shape's first calls (native plans, buffers, and code paths the warm-up did not
             // take, which C2 may recompile), then a quiet JIT: a compiler thread on the other core
             // makes any multi-threaded backend look many times slower than it is.
@@ -251,22 +251,6 @@ final class AutoTuner {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    /** A call of random inputs in the canonical layout, zero initial state. */
-    private static Call call(RnnSpec spec, int batch, int seqLen, SplittableRandom rnd) {
-        Call c = new Call();
-        c.seqLen = seqLen;
-        c.batch = batch;
-        c.x = new float[seqLen * batch * spec.inputSize()];
-        for (int i = 0; i < c.x.length; i++) {
-            c.x[i] = (float) rnd.nextDouble(-1, 1);
-        }
-        int states = spec.numLayers() * spec.directions();
-        c.y = new float[seqLen * batch * spec.directions() * spec.outputHiddenSize()];
-        c.hN = new float[states * batch * spec.outputHiddenSize()];
-        c.cN = spec.mode().hasCellState() ? new float[states * batch * spec.hiddenSize()] : null;
-        return c;
     }
 
     private static void record(RnnSpec spec, int threads, Precision precision, Choice[] choices) {

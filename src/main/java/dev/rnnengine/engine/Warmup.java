@@ -93,7 +93,7 @@ final class Warmup {
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
         SplittableRandom rnd = new SplittableRandom(3);
-        Call[] calls = {call(spec, 1, 1, rnd), call(spec, 8, 1, rnd), call(spec, 4, 8, rnd)};
+        Call[] calls = {randomCall(spec, 1, 1, rnd), randomCall(spec, 8, 1, rnd), randomCall(spec, 4, 8, rnd)};
         double best = Double.MAX_VALUE;
         int settled = 0;
         long lastJit = timed ? jit.getTotalCompilationTime() : 0;
@@ -151,7 +151,8 @@ final class Warmup {
         }
     }
 
-    private static Call call(RnnSpec spec, int seqLen, int batch, SplittableRandom rnd) {
+    /** A call of random inputs in the canonical layout, zero initial state (the warm-up's and the tuner's). */
+    static Call randomCall(RnnSpec spec, int seqLen, int batch, SplittableRandom rnd) {
         Call c = new Call();
         c.seqLen = seqLen;
         c.batch = batch;
