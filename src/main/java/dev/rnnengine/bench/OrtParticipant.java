@@ -5,15 +5,19 @@ import dev.rnnengine.core.Tensor;
 import java.util.Map;
 
 /** ONNX Runtime Java in this JVM, on an ONNX model {@link OnnxWriter} built from the engine's weights. */
-final class OrtParticipant implements Participant {
+public final class OrtParticipant implements Participant {
     private final OrtRunner ort;
 
     OrtParticipant(RnnSpec spec, Map<String, Tensor> sd, Tensor x, int threads) throws Exception {
         this.ort = new OrtRunner(spec, sd, x, threads);
     }
 
-    /** Null when ONNX Runtime is on the class path, else why not. */
-    static String unavailable() {
+    /**
+     * Null when ONNX Runtime is on the class path, else why not.
+     *
+     * @return null, or the reason
+     */
+    public static String unavailable() {
         try {
             Class.forName("ai.onnxruntime.OrtEnvironment");
             return null;

@@ -14,6 +14,7 @@ public final class OrtRunner implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final OrtSession session;
     private final OnnxTensor input;
+    private final long[] shape;
 
     /**
      * Builds the ONNX model from the engine's weights and opens a session on it.
@@ -37,7 +38,8 @@ public final class OrtRunner implements AutoCloseable {
             o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             session = env.createSession(model, o);
         }
-        input = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.toArray()), new long[] {x.size(0), x.size(1), x.size(2)});
+        shape = new long[] {x.size(0), x.size(1), x.size(2)};
+        input = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.toArray()), shape);
     }
 
     /**
@@ -46,7 +48,26 @@ public final class OrtRunner implements AutoCloseable {
      * @throws OrtException if the run fails
      */
     public float[] run() throws OrtException {
-        try (OrtSession.Result r = session.run(Map.of("X", input))) {
+        return run(input);
+    }
+
+    /**
+     * One run on another input of the shape the model was built for ({@code (T, N, D)}).
+     *
+     * @throws IllegalArgumentException if x's shape is not the model's
+     * @throws OrtException if the run fails
+     */
+    public float[] run(Tensor x) throws OrtException {
+        if (x.dim() != 3 || x.size(0) != shape[0] || x.size(1) != shape[1] || x.size(2) != shape[2]) {
+            throw new IllegalArgumentException("input " + x.shapeString() + " is not the model's " + java.util.Arrays.toString(shape));
+        }
+        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.toArray()), shape)) {
+            return run(in);
+        }
+    }
+
+    private float[] run(OnnxTensor in) throws OrtException {
+        try (OrtSession.Result r = session.run(Map.of("X", in))) {
             OnnxTensor y = (OnnxTensor) r.get(0);
             FloatBuffer b = y.getFloatBuffer();
             float[] out = new float[b.remaining()];

@@ -268,16 +268,9 @@ public final class SentenceClassifier implements AutoCloseable {
         RnnOutput r = encoder.forward(in, null, null, full ? null : lengths);
         float[] pooled = new float[batch * features];
         pooling.pool(spec, r, lengths, pooled);
-        int c = labels.size();
-        float[] out = new float[batch * c];
+        float[] out = new float[batch * labels.size()];
         for (int n = 0; n < batch; n++) {
-            for (int k = 0; k < c; k++) {
-                double acc = fcBias[k];
-                for (int j = 0; j < features; j++) {
-                    acc += (double) fcWeight[k * features + j] * pooled[n * features + j];
-                }
-                out[n * c + k] = (float) acc;
-            }
+            head(pooled, n * features, out, n * labels.size());
         }
         return out;
     }
@@ -320,33 +313,167 @@ public final class SentenceClassifier implements AutoCloseable {
         List<Prediction> out = new ArrayList<>();
         n = 0;
         for (List<String> k : toks) {
-            float[] p = new float[c];
             if (k.isEmpty()) {
-                Arrays.fill(p, Float.NaN);
-                out.add(new Prediction(null, -1, labels, p));
+                out.add(noAnswer());
                 continue;
             }
-            int best = 0;
-            if (c == 1) {
-                p[0] = (float) (1 / (1 + Math.exp(-logits[n])));
-            } else {
-                double max = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < c; j++) {
-                    max = Math.max(max, logits[n * c + j]);
-                }
-                double sum = 0;
-                for (int j = 0; j < c; j++) {
-                    sum += Math.exp(logits[n * c + j] - max);
-                }
-                for (int j = 0; j < c; j++) {
-                    p[j] = (float) (Math.exp(logits[n * c + j] - max) / sum);
-                    best = p[j] > p[best] ? j : best;
-                }
-            }
-            out.add(new Prediction(labels.get(best), best, labels, p));
+            out.add(predict(logits, n * c));
             n++;
         }
         return out;
+    }
+
+    /** The linear head on one pooled row: logits to {@code out[at..at+C)}. */
+    private void head(float[] pooled, int from, float[] out, int at) {
+        for (int k = 0; k < labels.size(); k++) {
+            double acc = fcBias[k];
+            for (int j = 0; j < features; j++) {
+                acc += (double) fcWeight[k * features + j] * pooled[from + j];
+            }
+            out[at + k] = (float) acc;
+        }
+    }
+
+    /**
+     * The prediction for one row of {@link #logits}: softmax over {@code logits[at..at+C)}
+     * (sigmoid for one output) and the best label.
+     *
+     * @throws IndexOutOfBoundsException if the row lies outside {@code logits}
+     * @throws IllegalStateException if closed
+     */
+    public Prediction predict(float[] logits, int at) {
+        checkOpen();
+        int c = labels.size();
+        java.util.Objects.checkFromIndexSize(at, c, logits.length);
+        float[] p = new float[c];
+        int best = 0;
+        if (c == 1) {
+            p[0] = (float) (1 / (1 + Math.exp(-logits[at])));
+        } else {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < c; j++) {
+                max = Math.max(max, logits[at + j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < c; j++) {
+                sum += Math.exp(logits[at + j] - max);
+            }
+            for (int j = 0; j < c; j++) {
+                p[j] = (float) (Math.exp(logits[at + j] - max) / sum);
+                best = p[j] > p[best] ? j : best;
+            }
+        }
+        return new Prediction(labels.get(best), best, labels, p);
+    }
+
+    private Prediction noAnswer() {
+        float[] p = new float[labels.size()];
+        Arrays.fill(p, Float.NaN);
+        return new Prediction(null, -1, labels, p);
+    }
+
+    /**
+     * A text classified as it arrives, token by token through the encoder's {@link RnnModel#step}
+     * (each token costs one step, not a pass over the whole text again).
+     *
+     * @throws UnsupportedOperationException if the encoder is bidirectional (its reverse pass needs the whole text)
+     * @throws IllegalStateException if closed
+     */
+    public Stream newStream() {
+        checkOpen();
+        return new Stream();
+    }
+
+    /**
+     * One text streamed through the classifier: {@link #prediction()} after feeding a text's
+     * tokens is what {@link #classify} gives for the whole text. Belongs to one thread at a time
+     * (like {@link dev.rnnengine.api.RnnState}); any number of streams may run concurrently.
+     */
+    public final class Stream {
+        private final dev.rnnengine.api.RnnState state = encoder.newState(1);
+        private final float[] x = new float[embedding.dim()];
+        private final Tensor xView = Tensor.of(x, 1, embedding.dim());
+        private final float[] pooled = new float[features]; // LAST: the top state; MEAN: the sum; MAX: the max
+        private final float[] logits = new float[labels.size()];
+        private int count;
+
+        private Stream() {
+            reset();
+        }
+
+        /**
+         * Tokenizes a piece of text and feeds its tokens; returns the prediction so far. Pieces
+         * should end between tokens (whole words for the word tokenizer): a word split across two
+         * pieces is read as two tokens.
+         *
+         * @throws IllegalStateException if the classifier is closed
+         */
+        public Prediction feed(String text) {
+            for (String t : tokens(text)) {
+                feedToken(vocab.id(t));
+            }
+            return prediction();
+        }
+
+        /**
+         * Feeds one token id (one encoder step).
+         *
+         * @throws IllegalArgumentException if the id is outside the vocabulary
+         * @throws IllegalStateException if the classifier is closed, or another thread is feeding this stream
+         */
+        public void feedToken(long id) {
+            embedding.lookup(id, x, 0);
+            Tensor y = encoder.step(xView, state);
+            for (int j = 0; j < features; j++) {
+                float v = y.get(j);
+                pooled[j] = switch (pooling) {
+                    case LAST -> v;
+                    case MEAN -> pooled[j] + v;
+                    case MAX -> Math.max(pooled[j], v);
+                };
+            }
+            count++;
+        }
+
+        /**
+         * The tokens fed since the start or the last {@link #reset()}.
+         */
+        public int tokenCount() {
+            return count;
+        }
+
+        /**
+         * The prediction for the tokens fed so far; without tokens, a prediction without an answer.
+         *
+         * @throws IllegalStateException if the classifier is closed
+         */
+        public Prediction prediction() {
+            checkOpen();
+            if (count == 0) {
+                return noAnswer();
+            }
+            if (pooling == Pooling.MEAN) {
+                float[] mean = new float[features];
+                for (int j = 0; j < features; j++) {
+                    mean[j] = pooled[j] / count;
+                }
+                head(mean, 0, logits, 0);
+            } else {
+                head(pooled, 0, logits, 0);
+            }
+            return predict(logits, 0);
+        }
+
+        /**
+         * Starts a new text.
+         *
+         * @throws IllegalStateException if the classifier is closed, or another thread is feeding this stream
+         */
+        public void reset() {
+            state.reset();
+            Arrays.fill(pooled, pooling == Pooling.MAX ? Float.NEGATIVE_INFINITY : 0f);
+            count = 0;
+        }
     }
 
     private void checkOpen() {

@@ -79,7 +79,9 @@ public enum Tokenizer {
         StringBuilder b = new StringBuilder(text.length());
         for (int i = 0; i < text.length(); ) {
             int cp = text.codePointAt(i);
-            if (cp == CAPITAL_SIGMA) {
+            if (cp < 0x80) { // ASCII: the same mapping, without a String per character
+                b.append((char) (cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp));
+            } else if (cp == CAPITAL_SIGMA) {
                 b.append(finalSigma(text, i) ? 'ς' : 'σ');
             } else {
                 b.append(new String(Character.toChars(cp)).toLowerCase(java.util.Locale.ROOT));

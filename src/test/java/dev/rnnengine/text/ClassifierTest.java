@@ -104,14 +104,15 @@ class ClassifierTest {
     /**
      * The demo model was trained on lower-cased words and its file says lowercase=true: the
      * engine lower-cases as training did, so case does not change the answer (was: three labels
-     * for Haus, HAUS and haus).
+     * for Haus, HAUS and haus with the earlier demo model).
      */
     @Test
     void textIsNormalisedAsTheFileSays() throws Exception {
-        Path demo = Path.of(SentenceClassifier.class.getResource("/dev/rnnengine/demo/langid.safetensors").toURI());
+        Path demo = Path.of(SentenceClassifier.class.getResource("/dev/rnnengine/demo/spam.safetensors").toURI());
         try (SentenceClassifier m = SentenceClassifier.load(demo, new EngineOptions("scalar", 1))) {
             assertTrue(m.lowercase());
-            List<SentenceClassifier.Prediction> p = m.classify(List.of("haus", "Haus", "HAUS", "hAuS"));
+            List<SentenceClassifier.Prediction> p = m.classify(List.of("free money now", "Free Money Now",
+                "FREE MONEY NOW", "fReE mOnEy NoW"));
             for (SentenceClassifier.Prediction x : p) {
                 assertEquals(p.get(0).label(), x.label());
                 org.junit.jupiter.api.Assertions.assertArrayEquals(p.get(0).probabilities(), x.probabilities());
@@ -123,6 +124,100 @@ class ClassifierTest {
             assertTrue(m.lowercase());
             assertEquals(List.of("don't", "stop"), m.tokens("DON'T Stop"));
         }
+    }
+
+    static Stream<Arguments> streamRuns() {
+        return Fixtures.configs().stream().map(Arguments::of);
+    }
+
+    /**
+     * A text fed token by token through {@link SentenceClassifier.Stream} gets PyTorch's answer
+     * for the whole text: every unidirectional case (last and max pooling) on every backend,
+     * and the demo model (mean pooling) on held-out-like text, word by word against classify.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("streamRuns")
+    void aStreamedTextGetsTheWholeTextsAnswer(Fixtures.Config cfg) throws Exception {
+        int checked = 0;
+        for (Path c : Fixtures.classifierCases()) {
+            long[] tokens;
+            long[] lengths;
+            int[] shape;
+            Tensor expected;
+            try (SafetensorsFile in = SafetensorsFile.open(c.resolve("input.safetensors"));
+                 SafetensorsFile exp = SafetensorsFile.open(c.resolve("expected.safetensors"))) {
+                tokens = in.longs("tokens");
+                lengths = in.longs("lengths");
+                shape = in.info("tokens").shape();
+                expected = exp.floats("logits");
+            }
+            try (SentenceClassifier m = SentenceClassifier.load(c.resolve("model.safetensors"),
+                    new EngineOptions(cfg.backend(), cfg.threads()))) {
+                if (c.getFileName().toString().contains("_bi_")) {
+                    UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, m::newStream);
+                    assertTrue(e.getMessage().contains("unidirectional"), e.getMessage());
+                    continue;
+                }
+                SentenceClassifier.Stream s = m.newStream();
+                assertTrue(!s.prediction().hasTokens(), "no answer before the first token");
+                int classes = expected.size(1);
+                for (int n = 0; n < shape[0]; n++) {
+                    s.reset();
+                    for (int t = 0; t < lengths[n]; t++) {
+                        s.feedToken(tokens[n * shape[1] + t]);
+                    }
+                    assertEquals(lengths[n], s.tokenCount());
+                    float[] logits = new float[classes];
+                    for (int k = 0; k < classes; k++) {
+                        logits[k] = expected.get(n * classes + k);
+                    }
+                    Fixtures.assertClose(c.getFileName() + " row " + n, Tensor.of(probabilities(logits), classes),
+                        Tensor.of(s.prediction().probabilities(), classes));
+                }
+                checked++;
+            }
+        }
+        assertEquals(3, checked, "the unidirectional cases");
+        Path demo = Path.of(SentenceClassifier.class.getResource("/dev/rnnengine/demo/spam.safetensors").toURI());
+        String text = "Subject: meeting moved to Thursday Hi all, the review is at 10am in room 4; "
+            + "bring the slides. CLICK HERE to claim your FREE prize!!! http://example.com";
+        try (SentenceClassifier m = SentenceClassifier.load(demo, new EngineOptions(cfg.backend(), cfg.threads()))) {
+            SentenceClassifier.Stream s = m.newStream();
+            SentenceClassifier.Prediction last = null;
+            for (String word : text.split(" ")) {
+                last = s.feed(word);
+            }
+            assertEquals(m.tokens(text).size(), s.tokenCount());
+            Fixtures.assertClose("streamed against whole", Tensor.of(m.classify(List.of(text)).get(0).probabilities(), 2),
+                Tensor.of(last.probabilities(), 2));
+            SentenceClassifier.Prediction first = m.classify(List.of("Subject:")).get(0);
+            s.reset();
+            Fixtures.assertClose("after reset", Tensor.of(first.probabilities(), 2),
+                Tensor.of(s.feed("Subject:").probabilities(), 2));
+            m.close();
+            assertThrows(IllegalStateException.class, () -> s.feed("more"));
+            assertThrows(IllegalStateException.class, s::prediction);
+        }
+    }
+
+    private static float[] probabilities(float[] logits) {
+        float[] p = new float[logits.length];
+        if (logits.length == 1) {
+            p[0] = (float) (1 / (1 + Math.exp(-logits[0])));
+            return p;
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : logits) {
+            sum += Math.exp(v - max);
+        }
+        for (int k = 0; k < p.length; k++) {
+            p[k] = (float) (Math.exp(logits[k] - max) / sum);
+        }
+        return p;
     }
 
     @Test
