@@ -101,8 +101,12 @@ final class AutoTuner {
         }
         String vector = Backends.availability("vector").available() ? Backends.availability("vector").backend().describe()
             .replaceAll(".*?(\\d+)-bit.*", "$1") + "-bit" : "no-vector";
-        return (cpu + "|" + Runtime.getRuntime().availableProcessors() + "c|" + vector + "|jdk"
-            + Runtime.version().feature()).replace('\t', ' ');
+        // Which native backends load here: a JVM without oneDNN (another class path) must not
+        // take a cached oneDNN winner, nor overwrite the cache of JVMs that have it.
+        String natives = String.join(",", Backends.NAMES.stream().filter(n -> !n.equals("scalar") && !n.equals("vector")
+            && Backends.availability(n).available()).toList());
+        return (cpu + "|" + Runtime.getRuntime().availableProcessors() + "c|" + vector + "|"
+            + (natives.isEmpty() ? "no-native" : natives) + "|jdk" + Runtime.version().feature()).replace('\t', ' ');
     }
 
     /** The key of a model's measurements: every hyper-parameter that changes the work, and the threads. */
@@ -140,7 +144,7 @@ final class AutoTuner {
                 }
                 String[] p = line.substring(prefix.length()).split("\t");
                 int b = indexOf(p[0]);
-                if (b < 0 || p.length < 3 || !Backends.NAMES.contains(p[1])) {
+                if (b < 0 || p.length < 3 || !Backends.NAMES.contains(p[1]) || !Backends.availability(p[1]).available()) {
                     continue;
                 }
                 Map<String, Double> ms = new LinkedHashMap<>();
