@@ -51,7 +51,7 @@ final class Cold {
             Path onnx = work.resolve(shape.name() + ".onnx");
             boolean ort = c.peers().contains("ort") && OrtParticipant.unavailable() == null && spec.projSize() == 0;
             if (ort) {
-                Files.write(onnx, OnnxWriter.write(spec, sd, shape.seqLen(), shape.batch()));
+                Files.write(onnx, dev.rnnengine.io.OnnxExport.write(spec, sd, shape.seqLen(), shape.batch()));
             }
             for (int threads : c.threads()) {
                 if (c.backends().contains("auto")) {

@@ -4,7 +4,7 @@ import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.core.Tensor;
 import java.util.Map;
 
-/** ONNX Runtime Java in this JVM, on an ONNX model {@link OnnxWriter} built from the engine's weights. */
+/** ONNX Runtime Java in this JVM, on an ONNX model {@link dev.rnnengine.io.OnnxExport} built from the engine's weights. */
 public final class OrtParticipant implements Participant {
     private final OrtRunner ort;
 

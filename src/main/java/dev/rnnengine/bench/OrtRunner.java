@@ -22,11 +22,11 @@ public final class OrtRunner implements AutoCloseable {
      * @throws OrtException if ONNX Runtime refuses the model
      */
     public OrtRunner(RnnSpec spec, Map<String, Tensor> sd, Tensor x, int threads) throws OrtException {
-        this(OnnxWriter.write(spec, sd, x.size(0), x.size(1)), x, threads);
+        this(dev.rnnengine.io.OnnxExport.write(spec, sd, x.size(0), x.size(1)), x, threads);
     }
 
     /**
-     * Opens a session on an ONNX model (input {@code X}, output {@code Y}) for input {@code x}.
+     * Opens a session on an ONNX model (input {@code input}, output {@code output}) for input {@code x}.
      *
      * @throws OrtException if ONNX Runtime refuses the model
      */
@@ -67,7 +67,7 @@ public final class OrtRunner implements AutoCloseable {
     }
 
     private float[] run(OnnxTensor in) throws OrtException {
-        try (OrtSession.Result r = session.run(Map.of("X", in))) {
+        try (OrtSession.Result r = session.run(Map.of("input", in))) {
             OnnxTensor y = (OnnxTensor) r.get(0);
             FloatBuffer b = y.getFloatBuffer();
             float[] out = new float[b.remaining()];

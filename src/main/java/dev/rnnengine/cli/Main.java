@@ -46,6 +46,8 @@ public final class Main {
                 (a backend B:P runs weights in precision P, e.g. vector:int8)
                 [--cell C --input-size D --hidden-size H [--layers L] [--bidirectional]
                  [--seq-len T] [--batch N]]       (a custom shape instead of --shapes)
+          export --onnx --model M --output O.onnx [--batch-first true|false]   the model as ONNX (opset 17):
+                                                 ONNX Runtime gives the same output, h_n (and c_n)
           tune [--model M | --shapes S,S] [--threads 1,2]   measure which backend auto uses per call class
                                                  on this machine, and cache it (auto measures once otherwise)
           help                                  this text
@@ -94,6 +96,8 @@ public final class Main {
                 case "classify":
                     return Classify.run(Options.parse(rest, Set.of("model", "input", "output", "text", "backend",
                         "threads", "precision"), 0), in, out);
+                case "export":
+                    return Export.run(Options.parse(rest, Set.of("model", "output", "batch-first"), Set.of("onnx"), 0), out);
                 case "help", "--help", "-h":
                     out.println(USAGE);
                     return 0;

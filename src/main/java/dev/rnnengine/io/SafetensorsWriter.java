@@ -5,11 +5,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -105,50 +102,33 @@ public final class SafetensorsWriter {
         h.append('}');
         byte[] header = h.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (header.length + 7) & ~7;
-        boolean special = Files.exists(path) && !Files.isRegularFile(path); // a pipe or device: written in place
-        Path tmp = special ? path : Files.createTempFile(path.toAbsolutePath().getParent(), "." + path.getFileName(), ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE,
-                    special ? StandardOpenOption.WRITE : StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer b = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
-                b.putLong(padded);
-                drain(ch, b);
-                byte[] pad = new byte[padded - header.length];
-                Arrays.fill(pad, (byte) ' ');
-                write(ch, ByteBuffer.wrap(header));
-                write(ch, ByteBuffer.wrap(pad));
-                for (Entry t : entries.values()) {
-                    if (t.floats() != null) {
-                        for (float v : t.floats()) {
-                            if (b.remaining() < 4) {
-                                drain(ch, b);
-                            }
-                            b.putFloat(v);
+        UserFiles.writeReplacing(path, ch -> {
+            ByteBuffer b = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+            b.putLong(padded);
+            drain(ch, b);
+            byte[] pad = new byte[padded - header.length];
+            Arrays.fill(pad, (byte) ' ');
+            write(ch, ByteBuffer.wrap(header));
+            write(ch, ByteBuffer.wrap(pad));
+            for (Entry t : entries.values()) {
+                if (t.floats() != null) {
+                    for (float v : t.floats()) {
+                        if (b.remaining() < 4) {
+                            drain(ch, b);
                         }
-                    } else {
-                        for (long v : t.longs()) {
-                            if (b.remaining() < 8) {
-                                drain(ch, b);
-                            }
-                            b.putLong(v);
+                        b.putFloat(v);
+                    }
+                } else {
+                    for (long v : t.longs()) {
+                        if (b.remaining() < 8) {
+                            drain(ch, b);
                         }
+                        b.putLong(v);
                     }
                 }
-                drain(ch, b);
             }
-            if (!special) {
-                try {
-                    Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                } catch (java.nio.file.AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            if (!special) {
-                Files.deleteIfExists(tmp);
-            }
-            throw e;
-        }
+            drain(ch, b);
+        });
     }
 
     private static final int CHUNK = 1 << 20;

@@ -253,4 +253,45 @@ public final class UserFiles {
             }
         }
     }
+
+    /** What {@link #writeReplacing} writes into the file's channel. */
+    public interface ChannelWriter {
+        /**
+         * Writes the whole content.
+         *
+         * @throws IOException if a write fails
+         */
+        void write(java.nio.channels.FileChannel ch) throws IOException;
+    }
+
+    /**
+     * Writes a file through {@code body}: first to a temporary file beside it, then moved into
+     * place, so a failure never leaves a half-written file under the name (a pipe or device is
+     * written in place).
+     *
+     * @throws IOException if the file cannot be written (the message names it)
+     */
+    public static void writeReplacing(Path path, ChannelWriter body) throws IOException {
+        boolean special = Files.exists(path) && !Files.isRegularFile(path);
+        Path tmp = special ? path : Files.createTempFile(path.toAbsolutePath().getParent(), "." + path.getFileName(), ".tmp");
+        try {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE,
+                    special ? java.nio.file.StandardOpenOption.WRITE : java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                body.write(ch);
+            }
+            if (!special) {
+                try {
+                    Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            if (!special) {
+                Files.deleteIfExists(tmp);
+            }
+            throw e;
+        }
+    }
 }

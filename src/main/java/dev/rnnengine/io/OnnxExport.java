@@ -1,4 +1,4 @@
-package dev.rnnengine.bench;
+package dev.rnnengine.io;
 
 import dev.rnnengine.core.CellMode;
 import dev.rnnengine.core.RnnSpec;
@@ -12,32 +12,61 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes an ONNX model (opset 17) equal to a PyTorch RNN/LSTM/GRU from its state_dict, so
- * ONNX Runtime can run the same weights with no Python: one ONNX RNN/LSTM/GRU node per layer
- * (gates reordered: LSTM i,f,g,o to i,o,f,c; GRU r,z,n to z,r,h with linear_before_reset=1),
- * layers chained by Transpose + Reshape. Input {@code X (T, N, D)}, output {@code Y (T, N, dirs*H)}.
- * A hand-rolled protobuf encoder: the format is small and this avoids a protobuf dependency.
+ * Writes a PyTorch RNN/LSTM/GRU (its spec and state_dict) as an ONNX model (opset 17) that ONNX
+ * Runtime runs with PyTorch's results: one ONNX RNN/LSTM/GRU node per layer (gates reordered:
+ * LSTM i,f,g,o to i,o,f,c; GRU r,z,n to z,r,h with {@code linear_before_reset=1}, PyTorch's
+ * GRU), layers chained by Transpose + Reshape. Graph input {@code input} and output
+ * {@code output} in PyTorch's layout ({@code (T, N, .)}, or {@code (N, T, .)} when batch-first),
+ * outputs {@code h_n} {@code (L*dirs, N, H)} and, for an LSTM, {@code c_n}; the initial state is
+ * zero. T and N are symbolic dimensions unless fixed. A hand-rolled protobuf encoder: the format
+ * is small and this keeps a protobuf dependency out of the library.
  */
-public final class OnnxWriter {
-    private OnnxWriter() { }
+public final class OnnxExport {
+    private OnnxExport() { }
 
     /**
-     * The ONNX model bytes for a spec and its PyTorch state_dict, at fixed T and N.
+     * The ONNX model of a spec and its PyTorch state_dict, for any T and N.
      *
-     * @throws UnsupportedOperationException for proj_size (ONNX's LSTM has no projection)
+     * @throws UnsupportedOperationException for {@code proj_size} (ONNX's LSTM has no projection)
+     * @throws IllegalArgumentException if a tensor of the state_dict is missing or misshapen
+     */
+    public static byte[] write(RnnSpec spec, Map<String, Tensor> sd) {
+        return write(spec, sd, -1, -1);
+    }
+
+    /**
+     * The same with fixed T and N (ONNX Runtime plans a fixed shape once); -1 leaves one symbolic.
+     *
+     * @throws UnsupportedOperationException for {@code proj_size}
+     * @throws IllegalArgumentException if a tensor of the state_dict is missing or misshapen
      */
     public static byte[] write(RnnSpec spec, Map<String, Tensor> sd, int seqLen, int batch) {
         if (spec.projSize() > 0) {
-            throw new UnsupportedOperationException("ONNX LSTM has no proj_size");
+            throw new UnsupportedOperationException("ONNX's LSTM has no proj_size: a model with proj_size="
+                + spec.projSize() + " cannot be exported");
+        }
+        for (Map.Entry<String, int[]> e : spec.parameterShapes().entrySet()) {
+            Tensor t = sd.get(e.getKey());
+            if (t == null || !java.util.Arrays.equals(t.shape(), e.getValue())) {
+                throw new IllegalArgumentException(e.getKey() + " must be " + java.util.Arrays.toString(e.getValue())
+                    + ", got " + (t == null ? "nothing" : t.shapeString()));
+            }
         }
         int h = spec.hiddenSize();
         int g = spec.gates();
         int dirs = spec.directions();
         int[] order = spec.mode().onnxGateOrder();
         String op = spec.mode().moduleName(); // ONNX's op names are PyTorch's module names
+        boolean lstm = spec.mode().hasCellState();
         Proto graph = new Proto();
         List<Proto> initializers = new ArrayList<>();
-        String in = "X";
+        String in = "input";
+        if (spec.batchFirst()) { // (N, T, D) -> (T, N, D)
+            graph.message(1, transpose("input", "input_tnd", "transpose_in", 1, 0, 2));
+            in = "input_tnd";
+        }
+        List<String> hs = new ArrayList<>();
+        List<String> cs = new ArrayList<>();
         for (int l = 0; l < spec.numLayers(); l++) {
             int inSize = spec.layerInputSize(l);
             float[] w = new float[dirs * g * h * inSize];
@@ -54,8 +83,13 @@ public final class OnnxWriter {
             initializers.add(tensor("W" + l, w, dirs, g * h, inSize));
             initializers.add(tensor("R" + l, r, dirs, g * h, h));
             initializers.add(tensor("B" + l, b, dirs, 2 * g * h));
-            Proto node = new Proto().strings(1, in, "W" + l, "R" + l, "B" + l).strings(2, "Y" + l)
+            Proto node = new Proto().strings(1, in, "W" + l, "R" + l, "B" + l).strings(2, "Y" + l, "Y_h" + l)
                 .string(3, op + l).string(4, op);
+            if (lstm) {
+                node.string(2, "Y_c" + l);
+                cs.add("Y_c" + l);
+            }
+            hs.add("Y_h" + l);
             node.message(5, attrInt("hidden_size", h));
             node.message(5, attrString("direction", dirs == 2 ? "bidirectional" : "forward"));
             if (spec.mode().gateWithSeparateRecurrentBias() >= 0) { // GRU: b_hn inside r * (...)
@@ -63,28 +97,59 @@ public final class OnnxWriter {
             }
             if (spec.gates() == 1) {
                 Proto a = new Proto().string(1, "activations").varint(20, 8);
-                a.bytes(9, (spec.mode() == CellMode.RNN_RELU ? "Relu" : "Tanh").getBytes(StandardCharsets.UTF_8));
+                for (int d = 0; d < dirs; d++) {
+                    a.bytes(9, (spec.mode() == CellMode.RNN_RELU ? "Relu" : "Tanh").getBytes(StandardCharsets.UTF_8));
+                }
                 node.message(5, a);
             }
             graph.message(1, node);
-            // Y (T, dirs, N, H) -> (T, N, dirs, H) -> (T, N, dirs*H)
-            graph.message(1, new Proto().strings(1, "Y" + l).strings(2, "Yt" + l).string(3, "transpose" + l)
-                .string(4, "Transpose").message(5, attrInts("perm", 0, 2, 1, 3)));
-            String out = l == spec.numLayers() - 1 ? "Y" : "H" + l;
-            graph.message(1, new Proto().strings(1, "Yt" + l, "shape").strings(2, out).string(3, "reshape" + l)
+            // Y (T, dirs, N, H) -> (T, N, dirs, H) -> (T, N, dirs*H); shape [0, 0, -1] keeps T and N.
+            graph.message(1, transpose("Y" + l, "Yt" + l, "transpose" + l, 0, 2, 1, 3));
+            String out = l < spec.numLayers() - 1 ? "H" + l : spec.batchFirst() ? "output_tnf" : "output";
+            graph.message(1, new Proto().strings(1, "Yt" + l, "keep_tn").strings(2, out).string(3, "reshape" + l)
                 .string(4, "Reshape"));
             in = out;
         }
-        initializers.add(longTensor("shape", new long[] {seqLen, batch, (long) dirs * h}));
+        if (spec.batchFirst()) {
+            graph.message(1, transpose("output_tnf", "output", "transpose_out", 1, 0, 2));
+        }
+        graph.message(1, gather(hs, "h_n"));
+        if (lstm) {
+            graph.message(1, gather(cs, "c_n"));
+        }
+        initializers.add(longTensor("keep_tn", new long[] {0, 0, -1}));
         graph.string(2, "rnn");
         for (Proto t : initializers) {
             graph.message(5, t);
         }
-        graph.message(11, valueInfo("X", seqLen, batch, spec.inputSize()));
-        graph.message(12, valueInfo("Y", seqLen, batch, dirs * h));
+        Object t = seqLen > 0 ? (Object) (long) seqLen : "T";
+        Object n = batch > 0 ? (Object) (long) batch : "N";
+        graph.message(11, spec.batchFirst() ? valueInfo("input", n, t, (long) spec.inputSize())
+            : valueInfo("input", t, n, (long) spec.inputSize()));
+        graph.message(12, spec.batchFirst() ? valueInfo("output", n, t, (long) dirs * h)
+            : valueInfo("output", t, n, (long) dirs * h));
+        long states = (long) spec.numLayers() * dirs;
+        graph.message(12, valueInfo("h_n", states, n, (long) h));
+        if (lstm) {
+            graph.message(12, valueInfo("c_n", states, n, (long) h));
+        }
         Proto model = new Proto().varint(1, 8).string(2, "rnn-engine").message(7, graph)
             .message(8, new Proto().string(1, "").varint(2, 17));
         return model.toBytes();
+    }
+
+    private static Proto transpose(String from, String to, String name, long... perm) {
+        return new Proto().strings(1, from).strings(2, to).string(3, name).string(4, "Transpose")
+            .message(5, attrInts("perm", perm));
+    }
+
+    /** The layers' final states, (dirs, N, H) each, as one (L*dirs, N, H). */
+    private static Proto gather(List<String> parts, String out) {
+        if (parts.size() == 1) {
+            return new Proto().strings(1, parts.get(0)).strings(2, out).string(3, out).string(4, "Identity");
+        }
+        return new Proto().strings(1, parts.toArray(String[]::new)).strings(2, out).string(3, out).string(4, "Concat")
+            .message(5, attrInt("axis", 0));
     }
 
     private static void reorder(float[] src, int[] order, int blockLen, float[] dst, int dstAt) {
@@ -125,10 +190,11 @@ public final class OnnxWriter {
         return a;
     }
 
-    private static Proto valueInfo(String name, long... dims) {
+    /** A float tensor's name and shape; a dimension is a number or a symbol (a String). */
+    private static Proto valueInfo(String name, Object... dims) {
         Proto shape = new Proto();
-        for (long d : dims) {
-            shape.message(1, new Proto().varint(1, d));
+        for (Object d : dims) {
+            shape.message(1, d instanceof String s ? new Proto().string(2, s) : new Proto().varint(1, (Long) d));
         }
         Proto tensorType = new Proto().varint(1, 1).message(2, shape);
         return new Proto().string(1, name).message(2, new Proto().message(1, tensorType));

@@ -1,0 +1,115 @@
+package dev.rnnengine.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.rnnengine.Fixtures;
+import dev.rnnengine.api.EngineOptions;
+import dev.rnnengine.api.RnnModel;
+import dev.rnnengine.api.RnnOutput;
+import dev.rnnengine.core.RnnSpec;
+import dev.rnnengine.core.Tensor;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code rnn export --onnx}: every reference case's model, exported, run by ONNX Runtime on the
+ * case's input gives the engine's output, h_n and c_n (zero initial state, full lengths); one
+ * exported file serves any T and N. ONNX Runtime is another implementation (its own GEMM and
+ * activations), so the tolerance is 1e-4 + 1e-4|b|, not the golden 1e-5.
+ */
+class OnnxExportTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void onnxRuntimeRunsEveryExportedReferenceModelWithTheEnginesResults() throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        int exported = 0;
+        int refused = 0;
+        for (Path c : Fixtures.goldenCases()) {
+            RnnSpec spec;
+            Map<String, Tensor> sd = new HashMap<>();
+            Tensor input;
+            try (SafetensorsFile f = SafetensorsFile.open(c.resolve("model.safetensors"));
+                 SafetensorsFile in = SafetensorsFile.open(c.resolve("input.safetensors"))) {
+                ModelFile mf = ModelFile.read(f, Map.of(), "");
+                spec = mf.spec();
+                mf.stateDict().forEach((k, v) -> sd.put(k, Tensor.of(v.toArray(), v.shape())));
+                Tensor x = in.floats("input");
+                input = x.dim() == 3 ? Tensor.of(x.toArray(), x.shape()) // unbatched (T, D): one sequence
+                    : spec.batchFirst() ? Tensor.of(x.toArray(), 1, x.size(0), x.size(1)) : Tensor.of(x.toArray(), x.size(0), 1, x.size(1));
+            }
+            if (spec.projSize() > 0) {
+                UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> OnnxExport.write(spec, sd));
+                assertTrue(e.getMessage().contains("proj_size"), e.getMessage());
+                refused++;
+                continue;
+            }
+            byte[] onnx = OnnxExport.write(spec, sd);
+            RnnOutput want;
+            try (RnnModel m = RnnModel.create(spec, sd, new EngineOptions("scalar", 1))) {
+                want = m.forward(input);
+            }
+            try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+                o.setIntraOpNumThreads(1);
+                try (OrtSession s = env.createSession(onnx, o);
+                     OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.toArray()),
+                         Arrays.stream(input.shape()).asLongStream().toArray());
+                     OrtSession.Result r = s.run(Map.of("input", x))) {
+                    String name = c.getFileName().toString();
+                    assertClose(name + " output", want.output(), (OnnxTensor) r.get("output").orElseThrow());
+                    assertClose(name + " h_n", want.hN(), (OnnxTensor) r.get("h_n").orElseThrow());
+                    if (want.cN() != null) {
+                        assertClose(name + " c_n", want.cN(), (OnnxTensor) r.get("c_n").orElseThrow());
+                    }
+                }
+            }
+            exported++;
+        }
+        assertTrue(exported >= 40, "exported " + exported);
+        assertTrue(refused >= 1, "proj_size cases refused: " + refused);
+    }
+
+    private static void assertClose(String what, Tensor expected, OnnxTensor actual) throws Exception {
+        long[] shape = actual.getInfo().getShape();
+        assertEquals(Arrays.toString(expected.shape()), Arrays.toString(Arrays.stream(shape).mapToInt(v -> (int) v).toArray()),
+            what + ": shape");
+        FloatBuffer b = actual.getFloatBuffer();
+        float[] got = new float[b.remaining()];
+        b.get(got);
+        Fixtures.assertClose(what, expected, Tensor.of(got, expected.shape()), 1e-4, 1e-4);
+    }
+
+    @Test
+    void theCliWritesTheFileAndRefusesWhatItCannot() throws Exception {
+        Path c = Fixtures.goldenCases().stream().filter(p -> p.getFileName().toString().endsWith("_gru")).findFirst().orElseThrow();
+        Path out = dir.resolve("gru.onnx");
+        java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream e = new java.io.ByteArrayOutputStream();
+        int code = dev.rnnengine.cli.Main.run(new String[] {"export", "--onnx", "--model", c.resolve("model.safetensors").toString(),
+            "--output", out.toString()}, new java.io.PrintStream(o), new java.io.PrintStream(e));
+        assertEquals(0, code, e.toString());
+        assertTrue(o.toString().contains("outputs 'output', 'h_n'"), o.toString());
+        try (OrtSession s = OrtEnvironment.getEnvironment().createSession(out.toString(), new OrtSession.SessionOptions())) {
+            assertEquals(java.util.Set.of("output", "h_n"), s.getOutputNames());
+        }
+        assertEquals(2, dev.rnnengine.cli.Main.run(new String[] {"export", "--model", c.resolve("model.safetensors").toString(),
+            "--output", out.toString()}, new java.io.PrintStream(o), new java.io.PrintStream(e)), "no --onnx");
+        e.reset();
+        assertEquals(1, dev.rnnengine.cli.Main.run(new String[] {"export", "--onnx", "--model", c.resolve("model.safetensors").toString(),
+            "--output", c.resolve("model.safetensors").toString()}, new java.io.PrintStream(o), new java.io.PrintStream(e)));
+        assertTrue(e.toString().contains("refusing to overwrite"), e.toString());
+        assertTrue(Files.size(c.resolve("model.safetensors")) > 0);
+    }
+}
