@@ -55,6 +55,16 @@ public record EngineOptions(String backend, int threads, Precision precision) {
         return new EngineOptions(defaultBackend(), defaultThreads());
     }
 
+    /**
+     * The backend names an option may give: {@code auto}, then every registered backend
+     * ({@code scalar}, {@code vector}, {@code openblas}, {@code onednn}), whether or not it runs here.
+     */
+    public static java.util.List<String> backendNames() {
+        java.util.List<String> out = new java.util.ArrayList<>(java.util.List.of("auto"));
+        out.addAll(dev.rnnengine.engine.Backends.NAMES);
+        return java.util.List.copyOf(out);
+    }
+
     /** The default backend: {@value #BACKEND_PROPERTY}, else {@code auto}. */
     public static String defaultBackend() {
         return System.getProperty(BACKEND_PROPERTY, "auto");
