@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Each stream's outputs equal running it alone: to the bit on {@code scalar}; within the
  * reference tolerance on {@code vector} (from 4 rows a step is one GEMM, with another
- * summation order than a single row's) and on the library backends (README, "Many streams").
+ * summation order than a single row's) and on the library backends (docs/streams.md).
  * Gathering and scattering the rows allocates nothing; a blocking {@link #step} allocates
  * nothing either ({@link #stepAsync} allocates its future).
  *

@@ -53,7 +53,7 @@ public final class Main {
           help                                  this text
         B is a backend: %s
         P is a weight precision: fp32 (default, PyTorch's results), fp16 or int8 (on vector and scalar)
-        files are safetensors (see README: model, input and output file contracts)""".formatted(Backends.choices());
+        files are safetensors (docs/files.md: model, input and output file contracts)""".formatted(Backends.choices());
 
     private Main() { }
 

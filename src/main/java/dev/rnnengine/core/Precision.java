@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * The precision the weight matrices ({@code W_ih}, {@code W_hh}, {@code W_hr}) are held in.
  * Biases, activations, states and every sum stay fp32. Only {@link #FP32} reproduces PyTorch
- * to the last bits; the others trade a documented error (README, "Reduced precision") for
+ * to the last bits; the others trade a documented error (docs/precision.md) for
  * fewer bytes streamed per step.
  */
 public enum Precision {
@@ -27,7 +27,7 @@ public enum Precision {
     /**
      * The documented bound on |output - PyTorch fp32| for models like the reference cases
      * (weights and inputs of order 1, states bounded by the activations); measured over every
-     * reference case with a margin (README, "Reduced precision"). 0 for fp32, which is held to
+     * reference case with a margin (docs/precision.md). 0 for fp32, which is held to
      * PyTorch's results at {@code 1e-5 + 1e-5|b|}.
      */
     public double errorBound() {

@@ -19,7 +19,7 @@ import java.util.Map;
 
 /**
  * A sentence classifier: tokens, embedding, an RNN encoder, pooling, a linear head, softmax
- * (sigmoid for one output). Loaded from a classifier file (README: classifier file contract);
+ * (sigmoid for one output). Loaded from a classifier file (docs/classification.md: classifier file contract);
  * runs on any backend; safe to share between threads; {@link #close()} frees the encoder.
  */
 public final class SentenceClassifier implements AutoCloseable {
