@@ -32,6 +32,16 @@ class ClassifierTest {
     @TempDir
     Path dir;
 
+    /** A classifier case: token ids (N, T), lengths, and PyTorch's logits. */
+    record Case(long[] tokens, long[] lengths, int[] shape, Tensor expected) {
+        static Case read(Path c) throws IOException {
+            try (SafetensorsFile in = SafetensorsFile.open(c.resolve("input.safetensors"));
+                 SafetensorsFile exp = SafetensorsFile.open(c.resolve("expected.safetensors"))) {
+                return new Case(in.longs("tokens"), in.longs("lengths"), in.info("tokens").shape(), exp.floats("logits"));
+            }
+        }
+    }
+
     static Stream<Arguments> runs() {
         return Fixtures.classifierCases().stream().flatMap(c -> Fixtures.configs().stream().map(cfg -> Arguments.of(c.getFileName().toString(), cfg)));
     }
@@ -40,17 +50,11 @@ class ClassifierTest {
     @MethodSource("runs")
     void logitsMatchPyTorch(String name, Fixtures.Config cfg) throws IOException {
         Path c = Fixtures.classifierCases().stream().filter(p -> p.getFileName().toString().equals(name)).findFirst().orElseThrow();
-        long[] tokens;
-        long[] lengths;
-        int[] shape;
-        Tensor expected;
-        try (SafetensorsFile in = SafetensorsFile.open(c.resolve("input.safetensors"));
-             SafetensorsFile exp = SafetensorsFile.open(c.resolve("expected.safetensors"))) {
-            tokens = in.longs("tokens");
-            lengths = in.longs("lengths");
-            shape = in.info("tokens").shape();
-            expected = exp.floats("logits");
-        }
+        Case k = Case.read(c);
+        long[] tokens = k.tokens();
+        long[] lengths = k.lengths();
+        int[] shape = k.shape();
+        Tensor expected = k.expected();
         int[] len = new int[lengths.length];
         for (int i = 0; i < len.length; i++) {
             len[i] = (int) lengths[i];
@@ -140,17 +144,11 @@ class ClassifierTest {
     void aStreamedTextGetsTheWholeTextsAnswer(Fixtures.Config cfg) throws Exception {
         int checked = 0;
         for (Path c : Fixtures.classifierCases()) {
-            long[] tokens;
-            long[] lengths;
-            int[] shape;
-            Tensor expected;
-            try (SafetensorsFile in = SafetensorsFile.open(c.resolve("input.safetensors"));
-                 SafetensorsFile exp = SafetensorsFile.open(c.resolve("expected.safetensors"))) {
-                tokens = in.longs("tokens");
-                lengths = in.longs("lengths");
-                shape = in.info("tokens").shape();
-                expected = exp.floats("logits");
-            }
+            Case cs = Case.read(c);
+            long[] tokens = cs.tokens();
+            long[] lengths = cs.lengths();
+            int[] shape = cs.shape();
+            Tensor expected = cs.expected();
             try (SentenceClassifier m = SentenceClassifier.load(c.resolve("model.safetensors"),
                     new EngineOptions(cfg.backend(), cfg.threads()))) {
                 if (c.getFileName().toString().contains("_bi_")) {
