@@ -97,6 +97,98 @@ final class VectorQuantized {
         }
     }
 
+    /**
+     * {@link #matvecInt8} for two rows at once: each code vector is loaded and widened once for
+     * both. Each row's sums run in exactly {@link #matvecInt8}'s order (four accumulators by
+     * {@code k mod 4}, combined the same way), so a row's bits do not depend on being paired.
+     */
+    static void matvecInt8x2(byte[] w, float[] scale, int cols, float[] h, int hAt, int hBt, float[] out, int outAt,
+                             int outBt, int b0, int b1) {
+        for (int b = b0; b < b1; b++) {
+            int p = b * cols * V;
+            FloatVector a0 = FloatVector.zero(S);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector c0 = a0;
+            FloatVector c1 = a0;
+            FloatVector c2 = a0;
+            FloatVector c3 = a0;
+            int k = 0;
+            for (; k + 3 < cols; k += 4) {
+                int at = p + k * V;
+                FloatVector w0 = int8(w, at);
+                FloatVector w1 = int8(w, at + V);
+                FloatVector w2 = int8(w, at + 2 * V);
+                FloatVector w3 = int8(w, at + 3 * V);
+                a0 = w0.fma(FloatVector.broadcast(S, h[hAt + k]), a0);
+                a1 = w1.fma(FloatVector.broadcast(S, h[hAt + k + 1]), a1);
+                a2 = w2.fma(FloatVector.broadcast(S, h[hAt + k + 2]), a2);
+                a3 = w3.fma(FloatVector.broadcast(S, h[hAt + k + 3]), a3);
+                c0 = w0.fma(FloatVector.broadcast(S, h[hBt + k]), c0);
+                c1 = w1.fma(FloatVector.broadcast(S, h[hBt + k + 1]), c1);
+                c2 = w2.fma(FloatVector.broadcast(S, h[hBt + k + 2]), c2);
+                c3 = w3.fma(FloatVector.broadcast(S, h[hBt + k + 3]), c3);
+            }
+            for (; k < cols; k++) {
+                FloatVector w0 = int8(w, p + k * V);
+                a0 = w0.fma(FloatVector.broadcast(S, h[hAt + k]), a0);
+                c0 = w0.fma(FloatVector.broadcast(S, h[hBt + k]), c0);
+            }
+            FloatVector sc = FloatVector.fromArray(S, scale, b * V);
+            a0.add(a1).add(a2.add(a3)).mul(sc).intoArray(out, outAt + b * V);
+            c0.add(c1).add(c2.add(c3)).mul(sc).intoArray(out, outBt + b * V);
+        }
+    }
+
+    /** {@link #matvecFp16} for two rows at once, each row summed in its order (see {@link #matvecInt8x2}). */
+    static void matvecFp16x2(int[] w, int cols, float[] h, int hAt, int hBt, float[] out, int outAt, int outBt,
+                             int b0, int b1) {
+        int kp = (cols + 1) / 2;
+        for (int b = b0; b < b1; b++) {
+            int p = b * kp * V;
+            FloatVector a0 = FloatVector.zero(S);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector c0 = a0;
+            FloatVector c1 = a0;
+            FloatVector c2 = a0;
+            FloatVector c3 = a0;
+            int k2 = 0;
+            for (; k2 + 1 < cols / 2; k2 += 2) {
+                IntVector v0 = IntVector.fromArray(I, w, p + k2 * V);
+                IntVector v1 = IntVector.fromArray(I, w, p + (k2 + 1) * V);
+                FloatVector l0 = low(v0);
+                FloatVector h0 = high(v0);
+                FloatVector l1 = low(v1);
+                FloatVector h1 = high(v1);
+                int k = 2 * k2;
+                a0 = l0.fma(FloatVector.broadcast(S, h[hAt + k]), a0);
+                a1 = h0.fma(FloatVector.broadcast(S, h[hAt + k + 1]), a1);
+                a2 = l1.fma(FloatVector.broadcast(S, h[hAt + k + 2]), a2);
+                a3 = h1.fma(FloatVector.broadcast(S, h[hAt + k + 3]), a3);
+                c0 = l0.fma(FloatVector.broadcast(S, h[hBt + k]), c0);
+                c1 = h0.fma(FloatVector.broadcast(S, h[hBt + k + 1]), c1);
+                c2 = l1.fma(FloatVector.broadcast(S, h[hBt + k + 2]), c2);
+                c3 = h1.fma(FloatVector.broadcast(S, h[hBt + k + 3]), c3);
+            }
+            for (; k2 < kp; k2++) {
+                IntVector v = IntVector.fromArray(I, w, p + k2 * V);
+                FloatVector l = low(v);
+                a0 = l.fma(FloatVector.broadcast(S, h[hAt + 2 * k2]), a0);
+                c0 = l.fma(FloatVector.broadcast(S, h[hBt + 2 * k2]), c0);
+                if (2 * k2 + 1 < cols) {
+                    FloatVector hi = high(v);
+                    a1 = hi.fma(FloatVector.broadcast(S, h[hAt + 2 * k2 + 1]), a1);
+                    c1 = hi.fma(FloatVector.broadcast(S, h[hBt + 2 * k2 + 1]), c1);
+                }
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(out, outAt + b * V);
+            c0.add(c1).add(c2.add(c3)).intoArray(out, outBt + b * V);
+        }
+    }
+
     /** out[b*V..] = codes_b . h for blocks {@code [b0, b1)}, fp16 codes in int pairs ({@link #packFp16}). */
     static void matvecFp16(int[] w, int cols, float[] h, int hAt, float[] out, int outAt, int b0, int b1) {
         int kp = (cols + 1) / 2;

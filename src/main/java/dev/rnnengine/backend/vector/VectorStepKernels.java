@@ -126,8 +126,20 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
         final int xpWidth = gates * hPad;
         final boolean proj = wr[lw] != null;
         final int outStride = proj ? hPad : hOutPad;
-        if (codes != null) { // W_hh h per row from the codes, then the gate math
-            for (int i = 0; i < n; i++) {
+        if (codes != null) { // W_hh h from the codes, rows in pairs sharing each decoded code, then the gate math
+            int i = 0;
+            for (; i + 1 < n; i += 2) {
+                int r = rows[i];
+                int q = rows[i + 1];
+                if (codes == Precision.INT8) {
+                    VectorQuantized.matvecInt8x2(whInt8[lw], whScale[lw], hOut, h, r * hOutPad, q * hOutPad, s.gh,
+                        r * xpWidth, q * xpWidth, u0 * gates, u1 * gates);
+                } else {
+                    VectorQuantized.matvecFp16x2(whFp16[lw], hOut, h, r * hOutPad, q * hOutPad, s.gh, r * xpWidth,
+                        q * xpWidth, u0 * gates, u1 * gates);
+                }
+            }
+            for (; i < n; i++) {
                 int r = rows[i];
                 if (codes == Precision.INT8) {
                     VectorQuantized.matvecInt8(whInt8[lw], whScale[lw], hOut, h, r * hOutPad, s.gh, r * xpWidth,
