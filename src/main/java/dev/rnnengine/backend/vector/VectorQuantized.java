@@ -25,6 +25,8 @@ import jdk.incubator.vector.VectorSpecies;
  * operation meets a denormal float.
  */
 final class VectorQuantized {
+    /** Rows decoded together: four where 16 accumulators fit the registers (AVX-512's 32), else two. */
+    static final int ROWS = V >= 16 ? 4 : 2;
     /** int8 codes need a byte vector of V lanes: 64 bits or more, so V >= 8 (AVX2 and up). */
     static final boolean INT8_CODES = V >= 8;
     private static final VectorSpecies<Byte> B = INT8_CODES ? VectorSpecies.of(byte.class, VectorShape.forBitSize(V * 8)) : null;
@@ -186,6 +188,137 @@ final class VectorQuantized {
             }
             a0.add(a1).add(a2.add(a3)).intoArray(out, outAt + b * V);
             c0.add(c1).add(c2.add(c3)).intoArray(out, outBt + b * V);
+        }
+    }
+
+    /** {@link #matvecInt8x2} for four rows (wide vectors: 16 accumulators fit the 32 registers of AVX-512). */
+    static void matvecInt8x4(byte[] w, float[] scale, int cols, float[] h, int h0, int h1, int h2, int h3, float[] out,
+                             int o0, int o1, int o2, int o3, int b0, int b1) {
+        for (int b = b0; b < b1; b++) {
+            int p = b * cols * V;
+            FloatVector a0 = FloatVector.zero(S);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector c0 = a0;
+            FloatVector c1 = a0;
+            FloatVector c2 = a0;
+            FloatVector c3 = a0;
+            FloatVector d0 = a0;
+            FloatVector d1 = a0;
+            FloatVector d2 = a0;
+            FloatVector d3 = a0;
+            FloatVector e0 = a0;
+            FloatVector e1 = a0;
+            FloatVector e2 = a0;
+            FloatVector e3 = a0;
+            int k = 0;
+            for (; k + 3 < cols; k += 4) {
+                int at = p + k * V;
+                FloatVector w0 = int8(w, at);
+                FloatVector w1 = int8(w, at + V);
+                FloatVector w2 = int8(w, at + 2 * V);
+                FloatVector w3 = int8(w, at + 3 * V);
+                a0 = w0.fma(FloatVector.broadcast(S, h[h0 + k]), a0);
+                a1 = w1.fma(FloatVector.broadcast(S, h[h0 + k + 1]), a1);
+                a2 = w2.fma(FloatVector.broadcast(S, h[h0 + k + 2]), a2);
+                a3 = w3.fma(FloatVector.broadcast(S, h[h0 + k + 3]), a3);
+                c0 = w0.fma(FloatVector.broadcast(S, h[h1 + k]), c0);
+                c1 = w1.fma(FloatVector.broadcast(S, h[h1 + k + 1]), c1);
+                c2 = w2.fma(FloatVector.broadcast(S, h[h1 + k + 2]), c2);
+                c3 = w3.fma(FloatVector.broadcast(S, h[h1 + k + 3]), c3);
+                d0 = w0.fma(FloatVector.broadcast(S, h[h2 + k]), d0);
+                d1 = w1.fma(FloatVector.broadcast(S, h[h2 + k + 1]), d1);
+                d2 = w2.fma(FloatVector.broadcast(S, h[h2 + k + 2]), d2);
+                d3 = w3.fma(FloatVector.broadcast(S, h[h2 + k + 3]), d3);
+                e0 = w0.fma(FloatVector.broadcast(S, h[h3 + k]), e0);
+                e1 = w1.fma(FloatVector.broadcast(S, h[h3 + k + 1]), e1);
+                e2 = w2.fma(FloatVector.broadcast(S, h[h3 + k + 2]), e2);
+                e3 = w3.fma(FloatVector.broadcast(S, h[h3 + k + 3]), e3);
+            }
+            for (; k < cols; k++) {
+                FloatVector w0 = int8(w, p + k * V);
+                a0 = w0.fma(FloatVector.broadcast(S, h[h0 + k]), a0);
+                c0 = w0.fma(FloatVector.broadcast(S, h[h1 + k]), c0);
+                d0 = w0.fma(FloatVector.broadcast(S, h[h2 + k]), d0);
+                e0 = w0.fma(FloatVector.broadcast(S, h[h3 + k]), e0);
+            }
+            FloatVector sc = FloatVector.fromArray(S, scale, b * V);
+            a0.add(a1).add(a2.add(a3)).mul(sc).intoArray(out, o0 + b * V);
+            c0.add(c1).add(c2.add(c3)).mul(sc).intoArray(out, o1 + b * V);
+            d0.add(d1).add(d2.add(d3)).mul(sc).intoArray(out, o2 + b * V);
+            e0.add(e1).add(e2.add(e3)).mul(sc).intoArray(out, o3 + b * V);
+        }
+    }
+
+    /** {@link #matvecFp16x2} for four rows (wide vectors, as {@link #matvecInt8x4}). */
+    static void matvecFp16x4(int[] w, int cols, float[] h, int h0, int h1, int h2, int h3, float[] out, int o0, int o1,
+                             int o2, int o3, int b0, int b1) {
+        int kp = (cols + 1) / 2;
+        for (int b = b0; b < b1; b++) {
+            int p = b * kp * V;
+            FloatVector a0 = FloatVector.zero(S);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector c0 = a0;
+            FloatVector c1 = a0;
+            FloatVector c2 = a0;
+            FloatVector c3 = a0;
+            FloatVector d0 = a0;
+            FloatVector d1 = a0;
+            FloatVector d2 = a0;
+            FloatVector d3 = a0;
+            FloatVector e0 = a0;
+            FloatVector e1 = a0;
+            FloatVector e2 = a0;
+            FloatVector e3 = a0;
+            int k2 = 0;
+            for (; k2 + 1 < cols / 2; k2 += 2) {
+                IntVector v0 = IntVector.fromArray(I, w, p + k2 * V);
+                IntVector v1 = IntVector.fromArray(I, w, p + (k2 + 1) * V);
+                FloatVector l0 = low(v0);
+                FloatVector g0 = high(v0);
+                FloatVector l1 = low(v1);
+                FloatVector g1 = high(v1);
+                int k = 2 * k2;
+                a0 = l0.fma(FloatVector.broadcast(S, h[h0 + k]), a0);
+                a1 = g0.fma(FloatVector.broadcast(S, h[h0 + k + 1]), a1);
+                a2 = l1.fma(FloatVector.broadcast(S, h[h0 + k + 2]), a2);
+                a3 = g1.fma(FloatVector.broadcast(S, h[h0 + k + 3]), a3);
+                c0 = l0.fma(FloatVector.broadcast(S, h[h1 + k]), c0);
+                c1 = g0.fma(FloatVector.broadcast(S, h[h1 + k + 1]), c1);
+                c2 = l1.fma(FloatVector.broadcast(S, h[h1 + k + 2]), c2);
+                c3 = g1.fma(FloatVector.broadcast(S, h[h1 + k + 3]), c3);
+                d0 = l0.fma(FloatVector.broadcast(S, h[h2 + k]), d0);
+                d1 = g0.fma(FloatVector.broadcast(S, h[h2 + k + 1]), d1);
+                d2 = l1.fma(FloatVector.broadcast(S, h[h2 + k + 2]), d2);
+                d3 = g1.fma(FloatVector.broadcast(S, h[h2 + k + 3]), d3);
+                e0 = l0.fma(FloatVector.broadcast(S, h[h3 + k]), e0);
+                e1 = g0.fma(FloatVector.broadcast(S, h[h3 + k + 1]), e1);
+                e2 = l1.fma(FloatVector.broadcast(S, h[h3 + k + 2]), e2);
+                e3 = g1.fma(FloatVector.broadcast(S, h[h3 + k + 3]), e3);
+            }
+            for (; k2 < kp; k2++) {
+                IntVector v = IntVector.fromArray(I, w, p + k2 * V);
+                FloatVector l = low(v);
+                int k = 2 * k2;
+                a0 = l.fma(FloatVector.broadcast(S, h[h0 + k]), a0);
+                c0 = l.fma(FloatVector.broadcast(S, h[h1 + k]), c0);
+                d0 = l.fma(FloatVector.broadcast(S, h[h2 + k]), d0);
+                e0 = l.fma(FloatVector.broadcast(S, h[h3 + k]), e0);
+                if (k + 1 < cols) {
+                    FloatVector g = high(v);
+                    a1 = g.fma(FloatVector.broadcast(S, h[h0 + k + 1]), a1);
+                    c1 = g.fma(FloatVector.broadcast(S, h[h1 + k + 1]), c1);
+                    d1 = g.fma(FloatVector.broadcast(S, h[h2 + k + 1]), d1);
+                    e1 = g.fma(FloatVector.broadcast(S, h[h3 + k + 1]), e1);
+                }
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(out, o0 + b * V);
+            c0.add(c1).add(c2.add(c3)).intoArray(out, o1 + b * V);
+            d0.add(d1).add(d2.add(d3)).intoArray(out, o2 + b * V);
+            e0.add(e1).add(e2.add(e3)).intoArray(out, o3 + b * V);
         }
     }
 

@@ -128,6 +128,23 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
         final int outStride = proj ? hPad : hOutPad;
         if (codes != null) { // W_hh h from the codes, rows in pairs sharing each decoded code, then the gate math
             int i = 0;
+            if (VectorQuantized.ROWS == 4) {
+                for (; i + 3 < n; i += 4) {
+                    int r0 = rows[i];
+                    int r1 = rows[i + 1];
+                    int r2 = rows[i + 2];
+                    int r3 = rows[i + 3];
+                    if (codes == Precision.INT8) {
+                        VectorQuantized.matvecInt8x4(whInt8[lw], whScale[lw], hOut, h, r0 * hOutPad, r1 * hOutPad,
+                            r2 * hOutPad, r3 * hOutPad, s.gh, r0 * xpWidth, r1 * xpWidth, r2 * xpWidth, r3 * xpWidth,
+                            u0 * gates, u1 * gates);
+                    } else {
+                        VectorQuantized.matvecFp16x4(whFp16[lw], hOut, h, r0 * hOutPad, r1 * hOutPad, r2 * hOutPad,
+                            r3 * hOutPad, s.gh, r0 * xpWidth, r1 * xpWidth, r2 * xpWidth, r3 * xpWidth, u0 * gates,
+                            u1 * gates);
+                    }
+                }
+            }
             for (; i + 1 < n; i += 2) {
                 int r = rows[i];
                 int q = rows[i + 1];
