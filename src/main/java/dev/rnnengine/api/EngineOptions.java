@@ -60,9 +60,7 @@ public record EngineOptions(String backend, int threads, Precision precision) {
      * ({@code scalar}, {@code vector}, {@code openblas}, {@code onednn}), whether or not it runs here.
      */
     public static java.util.List<String> backendNames() {
-        java.util.List<String> out = new java.util.ArrayList<>(java.util.List.of("auto"));
-        out.addAll(dev.rnnengine.engine.Backends.NAMES);
-        return java.util.List.copyOf(out);
+        return dev.rnnengine.engine.Backends.allNames();
     }
 
     /** The default backend: {@value #BACKEND_PROPERTY}, else {@code auto}. */

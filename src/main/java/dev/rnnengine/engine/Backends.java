@@ -54,11 +54,17 @@ public final class Backends {
         return java.util.Collections.unmodifiableMap(m);
     }
 
-    /** "auto, scalar, vector, openblas or onednn", for messages. */
-    public static String choices() {
+    /** {@code auto}, then every registered backend. */
+    public static List<String> allNames() {
         List<String> all = new ArrayList<>();
         all.add(AUTO);
         all.addAll(NAMES);
+        return List.copyOf(all);
+    }
+
+    /** "auto, scalar, vector, openblas or onednn", for messages. */
+    public static String choices() {
+        List<String> all = allNames();
         return String.join(", ", all.subList(0, all.size() - 1)) + " or " + all.get(all.size() - 1);
     }
 

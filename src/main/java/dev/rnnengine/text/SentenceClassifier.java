@@ -395,6 +395,7 @@ public final class SentenceClassifier implements AutoCloseable {
         private final Tensor xView = Tensor.of(x, 1, embedding.dim());
         private final float[] pooled = new float[features]; // LAST: the top state; MEAN: the sum; MAX: the max
         private final float[] logits = new float[labels.size()];
+        private final float[] mean = new float[features]; // MEAN: the running sum / count, reused
         private int count;
 
         private Stream() {
@@ -453,7 +454,6 @@ public final class SentenceClassifier implements AutoCloseable {
                 return noAnswer();
             }
             if (pooling == Pooling.MEAN) {
-                float[] mean = new float[features];
                 for (int j = 0; j < features; j++) {
                     mean[j] = pooled[j] / count;
                 }
