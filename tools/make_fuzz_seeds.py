@@ -22,6 +22,54 @@ for case in CASES:
         data = bytes([b]) + len(model).to_bytes(3, "big") + model + inp
         (out / "modelAndInputRunOrRefuse" / f"seed-{case}-backend{b}").write_bytes(data)
 
+
+def quantized(model: bytes, precision: str) -> bytes:
+    """The model file as rnn quantize writes it: I8 codes plus an F32 scale per row, or F16."""
+    import json
+    import struct
+    n = int.from_bytes(model[:8], "little")
+    header = json.loads(model[8:8 + n])
+    data = model[8 + n:]
+    meta = dict(header.pop("__metadata__", {}), precision=precision)
+    out, blobs, at = {}, [], 0
+    for name in sorted(header):
+        info = header[name]
+        a, b = info["data_offsets"]
+        vals = struct.unpack(f"<{(b - a) // 4}f", data[a:b])
+        entries = [(name, info["dtype"], info["shape"], data[a:b])]
+        if name.startswith("weight_") and len(info["shape"]) == 2:
+            rows, cols = info["shape"]
+            if precision == "fp16":
+                entries = [(name, "F16", [rows, cols], struct.pack(f"<{len(vals)}e", *vals))]
+            else:
+                codes, scales = [], []
+                for r in range(rows):
+                    row = vals[r * cols:(r + 1) * cols]
+                    s = max(abs(v) for v in row) / 127
+                    scales.append(s)
+                    codes += [max(-127, min(127, round(v / s))) if s > 0 else 0 for v in row]
+                entries = [(name, "I8", [rows, cols], struct.pack(f"<{len(codes)}b", *codes)),
+                           (name + ".scale", "F32", [rows], struct.pack(f"<{rows}f", *scales))]
+        for e_name, dtype, shape, blob in entries:
+            out[e_name] = {"dtype": dtype, "shape": shape, "data_offsets": [at, at + len(blob)]}
+            blobs.append(blob)
+            at += len(blob)
+    out["__metadata__"] = meta
+    h = json.dumps(out).encode()
+    h += b" " * (-len(h) % 8)
+    return len(h).to_bytes(8, "little") + h + b"".join(blobs)
+
+
+# Quantized files (rnn quantize): the same cases in int8 and fp16, on the backends that run them.
+for case in CASES[:3]:
+    inp = (golden / case / "input.safetensors").read_bytes()
+    for precision in ("int8", "fp16"):
+        model = quantized((golden / case / "model.safetensors").read_bytes(), precision)
+        (out / "readerRefusesOrReads" / f"seed-{case}-{precision}-model").write_bytes(model)
+        for b in (0, 1):  # scalar and vector
+            data = bytes([b]) + len(model).to_bytes(3, "big") + model + inp
+            (out / "modelAndInputRunOrRefuse" / f"seed-{case}-{precision}-backend{b}").write_bytes(data)
+
 # The text readers (TextFuzzTest): word vectors in each format, and each golden classifier with texts.
 text = pathlib.Path("src/test/resources/dev/rnnengine/fuzz/TextFuzzTestInputs")
 (text / "wordVectorsRefuseOrRead").mkdir(parents=True, exist_ok=True)

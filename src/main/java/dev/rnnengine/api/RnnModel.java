@@ -2,6 +2,7 @@ package dev.rnnengine.api;
 
 import dev.rnnengine.core.CellMode;
 import dev.rnnengine.core.Precision;
+import dev.rnnengine.core.QuantizedMatrix;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.core.Tensor;
 import dev.rnnengine.engine.Backends;
@@ -98,9 +99,13 @@ public final class RnnModel implements AutoCloseable {
      * Loads a model file; {@code metadataOverrides} take the place of the file's metadata
      * keys (e.g. {@code batch_first} for a file that lacks it).
      *
+     * A quantized file ({@code rnn quantize}) runs in its own precision from its own codes (see
+     * {@link #create(ModelFile, EngineOptions)}).
+     *
      * @throws IOException if the file cannot be read or breaks the model file contract
-     * @throws UnsupportedOperationException if the chosen backend cannot run here
-     * @throws IllegalArgumentException if the options name an unknown backend
+     * @throws UnsupportedOperationException if the chosen backend cannot run here (or not in this precision)
+     * @throws IllegalArgumentException if the options name an unknown backend, or a reduced
+     *         precision other than the quantized file's
      */
     public static RnnModel load(Path path, EngineOptions options, Map<String, String> metadataOverrides)
             throws IOException {
@@ -113,8 +118,37 @@ public final class RnnModel implements AutoCloseable {
             } catch (IllegalArgumentException e) { // the file's tensors do not fit its spec
                 throw new MalformedFileException(path, e.getMessage());
             }
-            return prepare(m.spec(), weights, options);
+            return prepare(m.spec(), weights, inFilePrecision(m, options), m.quantized());
         }
+    }
+
+    /**
+     * Builds a model from a model file already read (its tensors are copied, so the file may be
+     * closed afterwards). A quantized file ({@code rnn quantize}) runs in its own precision from
+     * its own codes: options asking for {@link Precision#FP32} (the default) get the file's
+     * precision, and options asking for another reduced precision are refused.
+     *
+     * @throws IllegalArgumentException if a tensor is missing, unexpected or of the wrong shape,
+     *         the backend name is unknown, or the options ask for a precision the file is not in
+     * @throws UnsupportedOperationException if the chosen backend cannot run here (or not in this precision)
+     */
+    public static RnnModel create(ModelFile file, EngineOptions options) {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(options, "options");
+        return prepare(file.spec(), layerWeights(file.spec(), file.stateDict()), inFilePrecision(file, options),
+            file.quantized());
+    }
+
+    private static EngineOptions inFilePrecision(ModelFile m, EngineOptions options) {
+        if (m.precision() == Precision.FP32 || options.precision() == m.precision()) {
+            return options;
+        }
+        if (options.precision() != Precision.FP32) {
+            throw new IllegalArgumentException("the file holds " + m.precision().label() + " weights (rnn quantize); it runs in "
+                + m.precision().label() + " only, not " + options.precision().label()
+                + ": quantize the fp32 model to " + options.precision().label() + " instead");
+        }
+        return options.withPrecision(m.precision());
     }
 
     /**
@@ -139,7 +173,7 @@ public final class RnnModel implements AutoCloseable {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(stateDict, "stateDict");
         Objects.requireNonNull(options, "options");
-        return prepare(spec, layerWeights(spec, stateDict), options);
+        return prepare(spec, layerWeights(spec, stateDict), options, Map.of());
     }
 
     /**
@@ -169,14 +203,15 @@ public final class RnnModel implements AutoCloseable {
         return prepared.backendFor(seqLen, batch);
     }
 
-    private static RnnModel prepare(RnnSpec spec, List<LayerWeights> fp32, EngineOptions options) {
+    private static RnnModel prepare(RnnSpec spec, List<LayerWeights> fp32, EngineOptions options,
+                                    Map<String, QuantizedMatrix> quantized) {
         List<LayerWeights> weights = new ArrayList<>();
         long bytes = 0;
         for (int i = 0; i < fp32.size(); i++) { // quantized once, here, for every backend
             int l = i / spec.directions();
             LayerWeights w = fp32.get(i).in(options.precision(), spec.gates() * spec.hiddenSize(),
                 spec.layerInputSize(l), spec.hiddenSize(), spec.outputHiddenSize(),
-                CellMode.parameterName("", l, i % spec.directions()));
+                CellMode.parameterName("", l, i % spec.directions()), quantized);
             weights.add(w);
             bytes += w.bytes();
         }

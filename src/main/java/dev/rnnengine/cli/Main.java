@@ -46,6 +46,8 @@ public final class Main {
                 (a backend B:P runs weights in precision P, e.g. vector:int8)
                 [--cell C --input-size D --hidden-size H [--layers L] [--bidirectional]
                  [--seq-len T] [--batch N]]       (a custom shape instead of --shapes)
+          quantize --model M --precision P --output Q   the model file with int8 or fp16 weight matrices:
+                                                 Q loads in P without quantizing again
           export --onnx --model M --output O.onnx [--batch-first true|false]   the model as ONNX (opset 17):
                                                  ONNX Runtime gives the same output, h_n (and c_n)
           tune [--model M | --shapes S,S] [--threads 1,2]   measure which backend auto uses per call class
@@ -98,6 +100,8 @@ public final class Main {
                         "threads", "precision"), 0), in, out);
                 case "export":
                     return Export.run(Options.parse(rest, Set.of("model", "output", "batch-first"), Set.of("onnx"), 0), out);
+                case "quantize":
+                    return Quantize.run(Options.parse(rest, Set.of("model", "output", "precision", "batch-first"), 0), out);
                 case "help", "--help", "-h":
                     out.println(USAGE);
                     return 0;
@@ -184,8 +188,11 @@ public final class Main {
     private static int info(Options o, PrintStream out) throws IOException, UsageException {
         Path path = Path.of(o.positional(0, "model file"));
         RnnSpec s;
+        Precision inFile;
         try (SafetensorsFile f = SafetensorsFile.open(path)) {
-            s = ModelFile.read(f, overrides(o)).spec();
+            ModelFile mf = ModelFile.read(f, overrides(o));
+            s = mf.spec();
+            inFile = mf.precision();
         }
         out.println("model:        " + path);
         out.println("mode:         " + s.mode() + " (torch.nn." + s.mode().moduleName() + ", nonlinearity=" + s.nonlinearity() + ")");
@@ -204,7 +211,10 @@ public final class Main {
             }
         }
         long biases = 4L * (s.parameterCount() - matrices);
-        Precision held = engineOptions(o).precision();
+        Precision held = inFile != Precision.FP32 ? inFile : engineOptions(o).precision();
+        if (inFile != Precision.FP32) {
+            out.println("file:         " + inFile.label() + " weight matrices (rnn quantize): it loads in " + inFile.label());
+        }
         StringBuilder w = new StringBuilder("weights:      ");
         for (Precision p : Precision.values()) { // codes, int8's scale per row, fp32 biases
             long b = matrices * p.bytesPerWeight() + (p == Precision.INT8 ? 4 * rows : 0) + biases;

@@ -1,6 +1,8 @@
 package dev.rnnengine.engine;
 
 import dev.rnnengine.core.Precision;
+import dev.rnnengine.core.QuantizedMatrix;
+import java.util.Map;
 
 /**
  * One (layer, direction)'s parameters in PyTorch's layout, row-major, gates stacked in
@@ -37,13 +39,39 @@ public record LayerWeights(float[] wIh, float[] wHh, float[] bIh, float[] bHh, f
      * @throws IllegalArgumentException if a weight cannot be held in {@code p}
      */
     public LayerWeights in(Precision p, int rows, int in, int hidden, int hOut, String where) {
+        return in(p, rows, in, hidden, hOut, where, Map.of());
+    }
+
+    /**
+     * Like {@link #in(Precision, int, int, int, int, String)}, taking the matrices {@code given}
+     * holds (by PyTorch name, e.g. read from a quantized file) as they are instead of quantizing
+     * the fp32 values again, which could move a scale by a rounding.
+     *
+     * @throws IllegalArgumentException if a weight cannot be held in {@code p}, or a given matrix
+     *         is of another precision or shape
+     */
+    public LayerWeights in(Precision p, int rows, int in, int hidden, int hOut, String where,
+                           Map<String, QuantizedMatrix> given) {
         if (p == Precision.FP32) {
             return this;
         }
-        QuantizedMatrix ih = QuantizedMatrix.of(p, wIh, rows, in, "weight_ih" + where);
-        QuantizedMatrix hh = QuantizedMatrix.of(p, wHh, rows, hOut, "weight_hh" + where);
-        QuantizedMatrix hr = wHr == null ? null : QuantizedMatrix.of(p, wHr, hOut, hidden, "weight_hr" + where);
+        QuantizedMatrix ih = quantize(p, wIh, rows, in, "weight_ih" + where, given);
+        QuantizedMatrix hh = quantize(p, wHh, rows, hOut, "weight_hh" + where, given);
+        QuantizedMatrix hr = wHr == null ? null : quantize(p, wHr, hOut, hidden, "weight_hr" + where, given);
         return new LayerWeights(ih.values(), hh.values(), bIh, bHh, hr == null ? null : hr.values(), ih, hh, hr);
+    }
+
+    private static QuantizedMatrix quantize(Precision p, float[] w, int rows, int cols, String name,
+                                            Map<String, QuantizedMatrix> given) {
+        QuantizedMatrix q = given.get(name);
+        if (q == null) {
+            return QuantizedMatrix.of(p, w, rows, cols, name);
+        }
+        if (q.precision() != p || q.rows() != rows || q.cols() != cols) {
+            throw new IllegalArgumentException(name + " is held as " + q.precision().label() + " (" + q.rows() + ", "
+                + q.cols() + "); the model needs " + p.label() + " (" + rows + ", " + cols + ")");
+        }
+        return q;
     }
 
     /** Bytes the weights take as held (codes and scales in reduced precision; biases fp32). */

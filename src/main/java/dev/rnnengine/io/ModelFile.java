@@ -1,6 +1,8 @@
 package dev.rnnengine.io;
 
 import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.Precision;
+import dev.rnnengine.core.QuantizedMatrix;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.core.Tensor;
 import java.util.Arrays;
@@ -17,10 +19,26 @@ import java.util.Map;
  * do not determine ({@code batch_first}, and tanh vs relu for an RNN) must be given.
  * Metadata that contradicts the tensors is an error.
  *
+ * <p>A quantized file ({@code rnn quantize}) says {@code precision=int8} or {@code fp16} in its
+ * metadata and holds every weight matrix as {@code I8} codes with an F32 {@code <name>.scale}
+ * of one scale per row, or as {@code F16}; biases stay float.
+ *
  * @param spec      the hyper-parameters
- * @param stateDict the tensors by PyTorch name (views of the file: copy before closing it)
+ * @param stateDict the tensors by PyTorch name (views of the file: copy before closing it); a
+ *                  quantized matrix as the fp32 values its codes stand for
+ * @param precision the weight matrices' precision in the file ({@link Precision#FP32} unless quantized)
+ * @param quantized the quantized matrices by PyTorch name (empty in fp32)
  */
-public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
+public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict, Precision precision,
+                        Map<String, QuantizedMatrix> quantized) {
+
+    /** The metadata key of a quantized file's precision. */
+    public static final String PRECISION_KEY = "precision";
+
+    /** An fp32 model. */
+    public ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
+        this(spec, stateDict, Precision.FP32, Map.of());
+    }
 
     /**
      * Reads the spec and tensors of an open file. {@code overrides} takes the place of
@@ -87,16 +105,124 @@ public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict) {
             }
             boolean batchFirst = parseFlag(f, "batch_first", bf);
             RnnSpec spec = new RnnSpec(mode, inputSize, hidden, layers, bias, batchFirst, bidirectional, projSize);
+            String pm = meta.get(PRECISION_KEY);
+            Precision precision = pm == null ? Precision.FP32 : Precision.parse(pm);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
+            Map<String, QuantizedMatrix> quantized = new LinkedHashMap<>();
             for (String name : f.names()) {
-                if (name.startsWith(p)) {
-                    tensors.put(name.substring(p.length()), f.floats(name));
+                if (!name.startsWith(p) || isScaleOfMatrix(f, name.substring(p.length()), p, precision)) {
+                    continue;
+                }
+                String key = name.substring(p.length());
+                DType dtype = f.info(name).dtype();
+                if (!isMatrix(key)) {
+                    tensors.put(key, f.floats(name));
+                } else if (precision == Precision.FP32) {
+                    if (dtype == DType.I8) {
+                        throw new MalformedFileException(f.path(), name + " holds I8 codes but the metadata says no '"
+                            + p + PRECISION_KEY + "=int8' (rnn quantize writes both, and a scale per row)");
+                    }
+                    tensors.put(key, f.floats(name));
+                } else {
+                    QuantizedMatrix q = codes(f, name, precision);
+                    quantized.put(key, q);
+                    tensors.put(key, Tensor.of(q.values(), q.rows(), q.cols()));
                 }
             }
-            return new ModelFile(spec, tensors);
+            return new ModelFile(spec, tensors, precision, Map.copyOf(quantized));
         } catch (IllegalArgumentException e) {
             throw new MalformedFileException(f.path(), e.getMessage());
         }
+    }
+
+    /**
+     * Writes this model as a model file in {@code precision}: the weight matrices as codes
+     * ({@code I8} with an F32 {@code <name>.scale} per row, or {@code F16}; F32 for fp32), the
+     * other tensors as F32, and the whole spec plus {@code precision} as metadata, so the file
+     * loads without overrides and without quantizing again ({@code rnn quantize}).
+     *
+     * @return the largest |weight - the value it is held as| over every matrix (0 in fp32)
+     * @throws IllegalArgumentException if this model is quantized already (quantize its fp32
+     *         file instead: codes quantized twice drift), or a weight cannot be held in {@code precision}
+     * @throws IOException if the file cannot be written
+     */
+    public double write(java.nio.file.Path path, Precision precision) throws java.io.IOException {
+        if (this.precision != Precision.FP32) {
+            throw new IllegalArgumentException("the model is held in " + this.precision.label()
+                + " already; quantize its fp32 file instead");
+        }
+        SafetensorsWriter w = new SafetensorsWriter();
+        double worst = 0;
+        for (Map.Entry<String, Tensor> e : stateDict.entrySet()) {
+            String name = e.getKey();
+            Tensor t = e.getValue();
+            if (precision == Precision.FP32 || !isMatrix(name) || t.dim() != 2) {
+                w.put(name, t);
+                continue;
+            }
+            float[] v = t.toArray();
+            QuantizedMatrix q = QuantizedMatrix.of(precision, v, t.size(0), t.size(1), name);
+            for (int i = 0; i < v.length; i++) {
+                worst = Math.max(worst, Math.abs(v[i] - q.value(i)));
+            }
+            if (precision == Precision.INT8) {
+                w.putInt8s(name, q.int8(), q.rows(), q.cols()).put(name + ".scale", Tensor.of(q.scale(), q.rows()));
+            } else {
+                w.putFloat16Bits(name, q.fp16(), q.rows(), q.cols());
+            }
+        }
+        w.metadata("mode", spec.mode().name()).metadata("nonlinearity", spec.nonlinearity())
+            .metadata("input_size", Integer.toString(spec.inputSize()))
+            .metadata("hidden_size", Integer.toString(spec.hiddenSize()))
+            .metadata("num_layers", Integer.toString(spec.numLayers()))
+            .metadata("bias", Boolean.toString(spec.bias()))
+            .metadata("batch_first", Boolean.toString(spec.batchFirst()))
+            .metadata("bidirectional", Boolean.toString(spec.bidirectional()))
+            .metadata("proj_size", Integer.toString(spec.projSize()));
+        if (precision != Precision.FP32) {
+            w.metadata(PRECISION_KEY, precision.label());
+        }
+        w.write(path);
+        return worst;
+    }
+
+    /** weight_ih/hh/hr of some layer and direction: the matrices a precision applies to. */
+    private static boolean isMatrix(String key) {
+        return key.startsWith("weight_ih_l") || key.startsWith("weight_hh_l") || key.startsWith("weight_hr_l");
+    }
+
+    /** An int8 matrix's scales are read with the matrix ({@link #codes}); any other stray tensor stays. */
+    private static boolean isScaleOfMatrix(SafetensorsFile f, String key, String p, Precision precision) {
+        if (precision != Precision.INT8 || !key.endsWith(".scale")) {
+            return false;
+        }
+        String matrix = key.substring(0, key.length() - ".scale".length());
+        return isMatrix(matrix) && f.contains(p + matrix);
+    }
+
+    private static QuantizedMatrix codes(SafetensorsFile f, String name, Precision precision)
+            throws MalformedFileException {
+        int[] shape = matrix(f, name);
+        DType want = precision == Precision.INT8 ? DType.I8 : DType.F16;
+        if (f.info(name).dtype() != want) {
+            throw new MalformedFileException(f.path(), name + " has dtype " + f.info(name).dtype() + " but an "
+                + precision.label() + " file (metadata precision=" + precision.label() + ") holds its weight matrices as " + want);
+        }
+        if (precision == Precision.FP16) {
+            return QuantizedMatrix.ofCodes(precision, shape[0], shape[1], null, f.float16Bits(name), null, name);
+        }
+        String scaleName = name + ".scale";
+        if (!f.contains(scaleName)) {
+            throw new MalformedFileException(f.path(), name + " has no '" + scaleName + "' (F32, one scale per row)");
+        }
+        DType st = f.info(scaleName).dtype();
+        int[] ss = f.info(scaleName).shape();
+        if (st != DType.F32 || ss.length != 1 || ss[0] != shape[0]) {
+            throw new MalformedFileException(f.path(), scaleName + " is " + st + " " + Arrays.toString(ss)
+                + "; it must be F32 [" + shape[0] + "], one scale per row of " + name);
+        }
+        return QuantizedMatrix.ofCodes(precision, shape[0], shape[1], f.int8s(name), null,
+            f.floats(scaleName).toArray(), name);
     }
 
     private static int[] matrix(SafetensorsFile f, String name) throws MalformedFileException {

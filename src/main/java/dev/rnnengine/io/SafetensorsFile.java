@@ -302,6 +302,39 @@ public final class SafetensorsFile implements AutoCloseable {
         return out;
     }
 
+    /**
+     * An I8 tensor's bytes, copied.
+     *
+     * @throws MalformedFileException if there is no such tensor or it is not I8
+     * @throws IllegalStateException if the file is closed
+     */
+    public byte[] int8s(String name) throws MalformedFileException {
+        Info i = raw(name, DType.I8);
+        return data.asSlice(i.begin(), i.end() - i.begin()).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    /**
+     * An F16 tensor's half-float bits, copied (not converted: {@link #floats} converts).
+     *
+     * @throws MalformedFileException if there is no such tensor or it is not F16
+     * @throws IllegalStateException if the file is closed
+     */
+    public short[] float16Bits(String name) throws MalformedFileException {
+        Info i = raw(name, DType.F16);
+        short[] out = new short[i.numel()];
+        MemorySegment.copy(data.asSlice(i.begin(), i.end() - i.begin()),
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, out, 0, out.length);
+        return out;
+    }
+
+    private Info raw(String name, DType want) throws MalformedFileException {
+        Info i = info(name);
+        if (i.dtype() != want) {
+            throw new MalformedFileException(path, "tensor '" + name + "' has dtype " + i.dtype() + "; expected " + want);
+        }
+        return i;
+    }
+
     /** Unmaps the file; views returned by {@link #floats} become inaccessible. Idempotent. */
     @Override
     public void close() {

@@ -13,14 +13,14 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Writes safetensors files: F32 tensors, I64 index tensors and string metadata. Tensors are
+ * Writes safetensors files: F32 tensors, I64 index tensors, I8 and F16 weight codes and string metadata. Tensors are
  * written in name order (as PyTorch's writer does) and the header is padded to 8 bytes.
  */
 public final class SafetensorsWriter {
-    /** One tensor's values, copied when added: floats or longs. */
-    private record Entry(DType dtype, int[] shape, float[] floats, long[] longs) {
+    /** One tensor's values, copied when added: floats, longs, int8 codes or half-float bits. */
+    private record Entry(DType dtype, int[] shape, float[] floats, long[] longs, byte[] int8s, short[] halves) {
         long bytes() {
-            return floats != null ? 4L * floats.length : 8L * longs.length;
+            return dtype.size * Tensor.numel(shape);
         }
     }
 
@@ -33,7 +33,7 @@ public final class SafetensorsWriter {
      * @throws IllegalArgumentException if the name is taken or is {@code __metadata__}
      */
     public SafetensorsWriter put(String name, Tensor t) {
-        return add(name, new Entry(DType.F32, t.shape(), t.toArray(), null));
+        return add(name, new Entry(DType.F32, t.shape(), t.toArray(), null, null, null));
     }
 
     /**
@@ -42,11 +42,34 @@ public final class SafetensorsWriter {
      * @throws IllegalArgumentException if the name is taken or the shape does not fit the data
      */
     public SafetensorsWriter putLongs(String name, long[] values, int... shape) {
-        if (Tensor.numel(shape) != values.length) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " does not hold "
-                + values.length + " values");
+        fits(shape, values.length);
+        return add(name, new Entry(DType.I64, shape.clone(), null, values.clone(), null, null));
+    }
+
+    /**
+     * Adds an I8 tensor of the given shape (the values are copied now).
+     *
+     * @throws IllegalArgumentException if the name is taken or the shape does not fit the data
+     */
+    public SafetensorsWriter putInt8s(String name, byte[] values, int... shape) {
+        fits(shape, values.length);
+        return add(name, new Entry(DType.I8, shape.clone(), null, null, values.clone(), null));
+    }
+
+    /**
+     * Adds an F16 tensor of the given shape from half-float bits (copied now).
+     *
+     * @throws IllegalArgumentException if the name is taken or the shape does not fit the data
+     */
+    public SafetensorsWriter putFloat16Bits(String name, short[] bits, int... shape) {
+        fits(shape, bits.length);
+        return add(name, new Entry(DType.F16, shape.clone(), null, null, null, bits.clone()));
+    }
+
+    private static void fits(int[] shape, int values) {
+        if (Tensor.numel(shape) != values) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " does not hold " + values + " values");
         }
-        return add(name, new Entry(DType.I64, shape.clone(), null, values.clone()));
     }
 
     /** Adds a metadata entry (a later value for the same key wins). */
@@ -118,12 +141,28 @@ public final class SafetensorsWriter {
                         }
                         b.putFloat(v);
                     }
-                } else {
+                } else if (t.longs() != null) {
                     for (long v : t.longs()) {
                         if (b.remaining() < 8) {
                             drain(ch, b);
                         }
                         b.putLong(v);
+                    }
+                } else if (t.halves() != null) {
+                    for (short v : t.halves()) {
+                        if (b.remaining() < 2) {
+                            drain(ch, b);
+                        }
+                        b.putShort(v);
+                    }
+                } else {
+                    for (int at = 0; at < t.int8s().length; ) {
+                        if (!b.hasRemaining()) {
+                            drain(ch, b);
+                        }
+                        int n = Math.min(b.remaining(), t.int8s().length - at);
+                        b.put(t.int8s(), at, n);
+                        at += n;
                     }
                 }
             }

@@ -113,7 +113,7 @@ public final class SentenceClassifier implements AutoCloseable {
             Embedding embedding = new Embedding(emb.toArray(), emb.size(0), emb.size(1));
             RnnModel encoder;
             try {
-                encoder = RnnModel.create(spec, rnn.stateDict(), options);
+                encoder = RnnModel.create(rnn, options);
             } catch (IllegalArgumentException e) {
                 if (e.getMessage() != null && e.getMessage().startsWith("unknown backend")) {
                     throw e;

@@ -11,7 +11,7 @@ import dev.rnnengine.core.CellMode;
 import dev.rnnengine.core.Precision;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.core.Tensor;
-import dev.rnnengine.engine.QuantizedMatrix;
+import dev.rnnengine.core.QuantizedMatrix;
 import dev.rnnengine.io.InputFile;
 import dev.rnnengine.io.SafetensorsFile;
 import java.nio.file.Path;

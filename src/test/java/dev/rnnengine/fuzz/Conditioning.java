@@ -27,9 +27,9 @@ final class Conditioning {
             }
             Tensor t;
             try {
-                t = f.floats(name);
-            } catch (java.io.IOException e) {
-                continue; // not a float tensor
+                t = f.info(name).dtype() == dev.rnnengine.io.DType.I8 ? int8Values(f, name) : f.floats(name);
+            } catch (java.io.IOException | RuntimeException e) {
+                continue; // not a float tensor, or codes without their scales (the model refuses those)
             }
             int[] shape = t.shape();
             boolean recurrent = name.contains("weight_hh");
@@ -51,5 +51,17 @@ final class Conditioning {
         }
         double tol = 1e-4 * scale * Math.pow(norm, steps + 1);
         return tol <= 0.05 ? tol : Double.NaN;
+    }
+
+    /** An int8 matrix as the values its codes and per-row scales stand for. */
+    private static Tensor int8Values(SafetensorsFile f, String name) throws java.io.IOException {
+        byte[] codes = f.int8s(name);
+        float[] scale = f.floats(name + ".scale").toArray();
+        int cols = codes.length / scale.length;
+        float[] v = new float[codes.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = codes[i] * scale[i / cols];
+        }
+        return Tensor.of(v, scale.length, cols);
     }
 }

@@ -11,8 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Jazzer fuzz tests: the safetensors reader, and a model file plus an input file through the
- * whole forward path, compared with the scalar backend. Any exception other than the
+ * Jazzer fuzz tests: the safetensors reader, and a model file (fp32, or int8/fp16 as
+ * {@code rnn quantize} writes them) plus an input file through the whole forward path, compared
+ * with the scalar backend. Any exception other than the
  * documented refusals, or a disagreement, is a finding. `bin/test` replays the kept corpus (src/test/resources/dev/rnnengine/fuzz/...);
  * `JAZZER_FUZZ=1 mvn test -Dtest=SafetensorsFuzzTest -Djazzer.max_duration=60s` fuzzes anew.
  */
@@ -24,10 +25,11 @@ class SafetensorsFuzzTest {
             Files.write(p, data);
             try (SafetensorsFile f = SafetensorsFile.open(p)) {
                 for (String n : f.names()) {
-                    try {
-                        f.floats(n);
-                    } catch (IOException e) {
-                        f.longs(n); // not a float tensor: maybe an integer one
+                    switch (f.info(n).dtype()) {
+                        case I8 -> f.int8s(n);
+                        case F16 -> f.float16Bits(n);
+                        case I64, I32 -> f.longs(n);
+                        default -> f.floats(n); // refuses the other types
                     }
                 }
             } catch (IOException | IllegalArgumentException e) {

@@ -5,7 +5,7 @@ import static dev.rnnengine.backend.vector.VectorKernels.V;
 import static dev.rnnengine.backend.vector.VectorKernels.units;
 
 import dev.rnnengine.core.Precision;
-import dev.rnnengine.engine.QuantizedMatrix;
+import dev.rnnengine.core.QuantizedMatrix;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;

@@ -1,6 +1,4 @@
-package dev.rnnengine.engine;
-
-import dev.rnnengine.core.Precision;
+package dev.rnnengine.core;
 
 /**
  * A weight matrix {@code (rows, cols)}, row-major, held in reduced precision: int8 codes with
@@ -57,6 +55,48 @@ public record QuantizedMatrix(Precision precision, int rows, int cols, byte[] in
             }
         }
         return new QuantizedMatrix(p, rows, cols, q, null, s);
+    }
+
+    /**
+     * Codes read from a file ({@code rnn quantize} writes them), checked as {@link #of} would
+     * have made them: int8 scales finite and not negative, one per row; fp16 halves finite
+     * and not subnormal.
+     *
+     * @param int8  the codes for {@link Precision#INT8} (with {@code scale}), else null
+     * @param fp16  the half floats' bits for {@link Precision#FP16}, else null
+     * @param name  the tensor's name, for messages
+     * @throws IllegalArgumentException if the codes do not fit the shape or break the rules above
+     */
+    public static QuantizedMatrix ofCodes(Precision p, int rows, int cols, byte[] int8, short[] fp16, float[] scale,
+                                          String name) {
+        long n = (long) rows * cols;
+        if (p == Precision.INT8) {
+            if (int8 == null || int8.length != n || scale == null || scale.length != rows || fp16 != null) {
+                throw new IllegalArgumentException(name + ": int8 weights need " + n + " codes and " + rows
+                    + " scales (one per row), got " + (int8 == null ? 0 : int8.length) + " and "
+                    + (scale == null ? 0 : scale.length));
+            }
+            for (int r = 0; r < rows; r++) {
+                if (!(scale[r] >= 0) || !Float.isFinite(scale[r])) {
+                    throw new IllegalArgumentException(name + " scale[" + r + "] = " + scale[r]
+                        + ": a scale must be finite and not negative");
+                }
+            }
+            return new QuantizedMatrix(p, rows, cols, int8, null, scale);
+        }
+        if (p != Precision.FP16 || fp16 == null || fp16.length != n || int8 != null || scale != null) {
+            throw new IllegalArgumentException(name + ": " + p.label() + " weights need " + n
+                + (p == Precision.FP16 ? " half floats and no scales" : " values; fp32 is not held as codes"));
+        }
+        for (int i = 0; i < fp16.length; i++) {
+            int e = fp16[i] & 0x7c00;
+            if (e == 0x7c00 || (e == 0 && (fp16[i] & 0x3ff) != 0)) {
+                throw new IllegalArgumentException(name + "[" + (i / cols) + ", " + (i % cols) + "] = "
+                    + Float.float16ToFloat(fp16[i]) + (e == 0 ? " is a subnormal half" : " is not finite")
+                    + "; fp16 weights are finite and 0 or at least 2^-14 in magnitude (as rnn quantize writes them)");
+            }
+        }
+        return new QuantizedMatrix(p, rows, cols, null, fp16, null);
     }
 
     /** The fp32 value weight {@code i} (row-major) stands for. */
