@@ -138,11 +138,12 @@ public final class Bench {
         List<String> ok = new ArrayList<>();
         for (String p : config.peers()) {
             String why = switch (p) {
-                case "ort" -> OrtParticipant.unavailable();
-                case "torch" -> torchMissing();
+                case "ort", "ort:int8" -> OrtParticipant.unavailable();
+                case "torch", "torch:int8" -> torchMissing();
                 case "native" -> nativeBaseline() != null ? null
                     : "the C baseline is not built (native/build.sh builds it)";
-                default -> throw new IllegalArgumentException("unknown peer '" + p + "': choose ort, torch or native");
+                default -> throw new IllegalArgumentException("unknown peer '" + p
+                    + "': choose ort, torch, native, ort:int8 or torch:int8");
             };
             if (why != null) {
                 notes.add(p + " skipped: " + why);
@@ -209,16 +210,25 @@ public final class Bench {
             }
             for (String p : peers) {
                 try {
-                    if (p.equals("ort")) {
-                        parts.add(new OrtParticipant(spec, sd, x, threads));
+                    String whyNot = quantizedPeerCannot(p, spec);
+                    if (whyNot != null) {
+                        note(p + " skipped on " + shape.name() + ": " + whyNot);
+                        continue;
+                    }
+                    if (p.startsWith("ort")) {
+                        parts.add(new OrtParticipant(p, spec, sd, x, threads));
                         continue;
                     }
                     if (!rawWritten) {
                         ProcessPeer.writeRaw(dir, spec, sd, x);
                         rawWritten = true;
                     }
-                    if (p.equals("torch")) {
-                        parts.add(new ProcessPeer("torch", List.of(python(), torchScript(work).toString()), dir, threads, outLen));
+                    if (p.startsWith("torch")) {
+                        List<String> cmd = new ArrayList<>(List.of(python(), torchScript(work).toString()));
+                        if (p.equals("torch:int8")) {
+                            cmd.add("qint8");
+                        }
+                        parts.add(new ProcessPeer(p, cmd, dir, threads, outLen));
                     } else if (spec.mode() != dev.rnnengine.core.CellMode.LSTM) {
                         note(p + " skipped on " + shape.name() + ": the C baseline runs LSTMs only");
                     } else {
@@ -294,8 +304,16 @@ public final class Bench {
             String why;
             try {
                 float[] y = p.output();
-                double bound = p instanceof EngineParticipant e ? e.precision().errorBound() : 0;
+                double bound = p.tolerance();
                 why = bound > 0 ? disagreement(ref, y, bound) : disagreement(ref, y);
+                if (why == null && bound > 0) {
+                    double worst = 0;
+                    for (int j = 0; j < y.length; j++) {
+                        worst = Math.max(worst, Math.abs(y[j] - ref[j]));
+                    }
+                    note(String.format(java.util.Locale.ROOT, "%s on %s: largest |difference| from %s %.2g (bound %.2g)",
+                        p.name(), shape.name(), first.name(), worst, bound));
+                }
             } catch (Exception e) {
                 why = e.getMessage();
             }
@@ -306,6 +324,20 @@ public final class Bench {
                 parts.remove(i);
             }
         }
+    }
+
+    /**
+     * Why a quantized peer cannot run a spec (null when it can): PyTorch's dynamic quantization
+     * has no nn.RNN (Debian's 1.13 also fails on projections), ONNX Runtime's int8 op is an LSTM.
+     */
+    static String quantizedPeerCannot(String peer, RnnSpec spec) {
+        if (peer.equals("torch:int8") && (spec.gates() == 1 || spec.projSize() > 0)) {
+            return "torch.quantization.quantize_dynamic quantizes nn.LSTM and nn.GRU without proj_size only";
+        }
+        if (peer.equals("ort:int8") && (!spec.mode().hasCellState() || spec.projSize() > 0)) {
+            return "ONNX Runtime's int8 recurrent op (com.microsoft.DynamicQuantizeLSTM) is an LSTM without projection";
+        }
+        return null;
     }
 
     /** Null when {@code y} matches {@code ref} within the golden tolerance, else the first difference. */

@@ -36,6 +36,11 @@ final class EngineParticipant implements Participant {
         return backend;
     }
 
+    @Override
+    public double tolerance() {
+        return precision.errorBound();
+    }
+
     /** The backend that ran the calls: itself, or the one auto chose for this call class. */
     String via() {
         return model.backendFor(x.size(0), x.size(1));

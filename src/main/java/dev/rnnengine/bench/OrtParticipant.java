@@ -7,9 +7,14 @@ import java.util.Map;
 /** ONNX Runtime Java in this JVM, on an ONNX model {@link dev.rnnengine.io.OnnxExport} built from the engine's weights. */
 public final class OrtParticipant implements Participant {
     private final OrtRunner ort;
+    private final String name;
 
-    OrtParticipant(RnnSpec spec, Map<String, Tensor> sd, Tensor x, int threads) throws Exception {
-        this.ort = new OrtRunner(spec, sd, x, threads);
+    /** {@code ort}: the fp32 model; {@code ort:int8}: its int8 LSTM ({@code DynamicQuantizeLSTM}) on the same weights. */
+    OrtParticipant(String name, RnnSpec spec, Map<String, Tensor> sd, Tensor x, int threads) throws Exception {
+        this.name = name;
+        this.ort = new OrtRunner(name.equals("ort:int8")
+            ? dev.rnnengine.io.OnnxExport.writeDynamicInt8(spec, sd, x.size(0), x.size(1))
+            : dev.rnnengine.io.OnnxExport.write(spec, sd, x.size(0), x.size(1)), x, threads);
     }
 
     /**
@@ -28,7 +33,12 @@ public final class OrtParticipant implements Participant {
 
     @Override
     public String name() {
-        return "ort";
+        return name;
+    }
+
+    @Override
+    public double tolerance() {
+        return name.equals("ort:int8") ? Participant.QUANTIZED_ACTIVATIONS : 0;
     }
 
     @Override

@@ -43,7 +43,8 @@ public final class Main {
                                                  (600); exit 1 if a step is lost, doubled or differs from running alone
           bench [--quick] [--shapes S,S,...]    time backends and peers side by side on the same weights
                 [--backends B,B] [--threads 1,2] [--peers ort,torch,native] [--report DIR] [--cold]
-                (a backend B:P runs weights in precision P, e.g. vector:int8)
+                (a backend B:P runs weights in precision P, e.g. vector:int8; peers ort:int8 and
+                 torch:int8 are ONNX Runtime's and PyTorch's int8 LSTM/GRU, activations quantized too)
                 [--cell C --input-size D --hidden-size H [--layers L] [--bidirectional]
                  [--seq-len T] [--batch N]]       (a custom shape instead of --shapes)
           quantize --model M --precision P --output Q   the model file with int8 or fp16 weight matrices:

@@ -1,6 +1,8 @@
 package dev.rnnengine.io;
 
 import dev.rnnengine.core.CellMode;
+import dev.rnnengine.core.Precision;
+import dev.rnnengine.core.QuantizedMatrix;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.core.Tensor;
 import java.io.ByteArrayOutputStream;
@@ -41,6 +43,27 @@ public final class OnnxExport {
      * @throws IllegalArgumentException if a tensor of the state_dict is missing or misshapen
      */
     public static byte[] write(RnnSpec spec, Map<String, Tensor> sd, int seqLen, int batch) {
+        return write(spec, sd, seqLen, batch, false);
+    }
+
+    /**
+     * The same LSTM with ONNX Runtime's int8 LSTM ({@code com.microsoft.DynamicQuantizeLSTM}):
+     * W and R as int8 codes with one scale per output row, the codes the engine's int8
+     * precision holds ({@link QuantizedMatrix}); ONNX Runtime quantizes the activations too, at
+     * run time. A peer for the harness: ONNX Runtime alone runs it.
+     *
+     * @throws UnsupportedOperationException for a GRU or RNN (the op is an LSTM) or {@code proj_size}
+     * @throws IllegalArgumentException if a tensor of the state_dict is missing or misshapen
+     */
+    public static byte[] writeDynamicInt8(RnnSpec spec, Map<String, Tensor> sd, int seqLen, int batch) {
+        if (!spec.mode().hasCellState()) {
+            throw new UnsupportedOperationException("ONNX Runtime's int8 recurrent op (com.microsoft.DynamicQuantizeLSTM) "
+                + "is an LSTM; it has none for " + spec.mode().moduleName());
+        }
+        return write(spec, sd, seqLen, batch, true);
+    }
+
+    private static byte[] write(RnnSpec spec, Map<String, Tensor> sd, int seqLen, int batch, boolean int8) {
         if (spec.projSize() > 0) {
             throw new UnsupportedOperationException("ONNX's LSTM has no proj_size: a model with proj_size="
                 + spec.projSize() + " cannot be exported");
@@ -80,11 +103,20 @@ public final class OnnxExport {
                     reorder(sd.get(CellMode.parameterName("bias_hh", l, d)).toArray(), order, h, b, d * 2 * g * h + g * h);
                 }
             }
-            initializers.add(tensor("W" + l, w, dirs, g * h, inSize));
-            initializers.add(tensor("R" + l, r, dirs, g * h, h));
             initializers.add(tensor("B" + l, b, dirs, 2 * g * h));
-            Proto node = new Proto().strings(1, in, "W" + l, "R" + l, "B" + l).strings(2, "Y" + l, "Y_h" + l)
-                .string(3, op + l).string(4, op);
+            Proto node;
+            if (int8) {
+                quantized(initializers, "W" + l, w, dirs, g * h, inSize);
+                quantized(initializers, "R" + l, r, dirs, g * h, h);
+                node = new Proto().strings(1, in, "W" + l, "R" + l, "B" + l, "", "", "", "", "W" + l + "_scale",
+                    "W" + l + "_zero", "R" + l + "_scale", "R" + l + "_zero").strings(2, "Y" + l, "Y_h" + l)
+                    .string(3, op + l).string(4, "DynamicQuantizeLSTM").string(7, "com.microsoft");
+            } else {
+                initializers.add(tensor("W" + l, w, dirs, g * h, inSize));
+                initializers.add(tensor("R" + l, r, dirs, g * h, h));
+                node = new Proto().strings(1, in, "W" + l, "R" + l, "B" + l).strings(2, "Y" + l, "Y_h" + l)
+                    .string(3, op + l).string(4, op);
+            }
             if (lstm) {
                 node.string(2, "Y_c" + l);
                 cs.add("Y_c" + l);
@@ -135,6 +167,9 @@ public final class OnnxExport {
         }
         Proto model = new Proto().varint(1, 8).string(2, "rnn-engine").message(7, graph)
             .message(8, new Proto().string(1, "").varint(2, 17));
+        if (int8) {
+            model.message(8, new Proto().string(1, "com.microsoft").varint(2, 1));
+        }
         return model.toBytes();
     }
 
@@ -166,6 +201,31 @@ public final class OnnxExport {
             t.varint(1, d);
         }
         return t.varint(2, 1).string(8, name).bytes(9, b.array());
+    }
+
+    /**
+     * {@code v} ({@code dirs} matrices {@code (rows, cols)}, ONNX's gate order) as
+     * DynamicQuantizeLSTM wants it: int8 codes transposed to {@code (dirs, cols, rows)}, one
+     * scale and a zero point of 0 per row.
+     */
+    private static void quantized(List<Proto> out, String name, float[] v, int dirs, int rows, int cols) {
+        byte[] codes = new byte[v.length];
+        float[] scales = new float[dirs * rows];
+        for (int d = 0; d < dirs; d++) {
+            QuantizedMatrix q = QuantizedMatrix.of(Precision.INT8,
+                java.util.Arrays.copyOfRange(v, d * rows * cols, (d + 1) * rows * cols), rows, cols, name);
+            System.arraycopy(q.scale(), 0, scales, d * rows, rows);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    codes[d * rows * cols + c * rows + r] = q.int8()[r * cols + c];
+                }
+            }
+        }
+        out.add(new Proto().varint(1, dirs).varint(1, cols).varint(1, rows).varint(2, 3).string(8, name)
+            .bytes(9, codes));
+        out.add(tensor(name + "_scale", scales, dirs, rows));
+        out.add(new Proto().varint(1, dirs).varint(1, rows).varint(2, 3).string(8, name + "_zero")
+            .bytes(9, new byte[dirs * rows]));
     }
 
     private static Proto longTensor(String name, long[] v) {

@@ -3,6 +3,8 @@
 Reads spec.txt and data.bin written by the harness, builds the same torch.nn module with the
 same weights, and times forward calls under torch.inference_mode() at the asked thread count.
 Needs Debian's python3-torch (PyTorch 1.13) or any PyTorch >= 1.13 with numpy.
+With the argument `qint8` the module is torch.quantization.quantize_dynamic(..., dtype=qint8):
+int8 weights (per tensor) and activations quantized at run time (LSTM and GRU only).
 """
 import os
 import sys
@@ -44,7 +46,18 @@ def load(d, threads):
                 getattr(m, "bias_hh" + sfx).copy_(take(g * H))
     if at != data.size:
         raise ValueError(f"data.bin has {data.size} floats, the spec needs {at}")
+    if QUANTIZED:
+        holder = torch.nn.Module()  # quantize_dynamic swaps children, not the module it is given
+        holder.rnn = m
+        q = torch.quantization.quantize_dynamic(holder, {torch.nn.LSTM, torch.nn.GRU}, dtype=torch.qint8).rnn
+        if type(q) is type(m):
+            raise RuntimeError("quantize_dynamic left the module in fp32")
+        m = q
     return m, x, d
+
+
+QUANTIZED = len(sys.argv) > 1 and sys.argv[1] == "qint8"
+OUT = "torch:int8_y.bin" if QUANTIZED else "torch_y.bin"
 
 
 def main():
@@ -70,7 +83,7 @@ def main():
                 m, x, d = state
                 with torch.inference_mode():
                     y = m(x)[0]
-                y.numpy().astype("<f4").tofile(os.path.join(d, "torch_y.bin"))
+                y.numpy().astype("<f4").tofile(os.path.join(d, OUT))
                 print("ok", flush=True)
             elif cmd[0] == "quit":
                 return

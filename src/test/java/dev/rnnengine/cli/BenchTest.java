@@ -128,6 +128,27 @@ class BenchTest {
         assertTrue(r.out().contains("the batcher's throughput is"), r.out());
     }
 
+    /**
+     * The quantized peers run beside vector:int8, are checked (the largest difference is
+     * reported), and skip with a reason what they cannot run (a GRU for ONNX Runtime's int8 LSTM).
+     * PyTorch's is checked where python3-torch is installed, else its skip note is.
+     */
+    @Test
+    void quantizedPeersRunBesideTheEnginesInt8() {
+        Fixtures.Cli r = bench("--quick", "--cell", "lstm", "--input-size", "16", "--hidden-size", "32", "--seq-len", "5",
+            "--batch", "2", "--threads", "1", "--backends", "vector:int8", "--peers", "ort:int8,torch:int8");
+        assertEquals(0, r.code(), r.err());
+        String header = r.out().lines().filter(l -> l.startsWith("| shape |")).findFirst().orElseThrow();
+        assertTrue(header.contains("ort:int8 ms") && header.contains("vector:int8 vs ort:int8"), header);
+        assertTrue(r.err().contains("ort:int8 on ") && r.err().contains("largest |difference|"), r.err());
+        boolean torch = !r.err().contains("torch:int8 skipped: no ");
+        assertTrue(!torch || header.contains("torch:int8 ms") && r.err().contains("torch:int8 on "), r.err());
+        Fixtures.Cli gru = bench("--quick", "--cell", "gru", "--input-size", "8", "--hidden-size", "8", "--seq-len", "3",
+            "--batch", "1", "--threads", "1", "--backends", "vector:int8", "--peers", "ort:int8");
+        assertEquals(0, gru.code(), gru.err());
+        assertTrue(gru.err().contains("ort:int8 skipped on") && gru.err().contains("is an LSTM"), gru.err());
+    }
+
     @Test
     void aPeerThatDisagreesIsNamed() {
         assertEquals(null, dev.rnnengine.bench.Bench.disagreement(new float[] {1f, 2f}, new float[] {1f, 2.0001f}));

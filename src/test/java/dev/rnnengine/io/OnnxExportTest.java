@@ -91,6 +91,36 @@ class OnnxExportTest {
         Fixtures.assertClose(what, expected, Tensor.of(got, expected.shape()), 1e-4, 1e-4);
     }
 
+    /**
+     * The harness's int8 peer: ONNX Runtime's DynamicQuantizeLSTM on the engine's int8 codes. It
+     * quantizes activations too, so it is neither the fp32 result (it must differ: else the
+     * weights were not quantized) nor far from it; a GRU is refused.
+     */
+    @Test
+    void theInt8ExportIsOnnxRuntimesQuantizedLstmOnTheSameCodes() throws Exception {
+        RnnSpec spec = RnnSpec.builder(dev.rnnengine.core.CellMode.LSTM, 16, 32).numLayers(2).bidirectional(true).build();
+        Map<String, Tensor> sd = dev.rnnengine.bench.StateDicts.random(spec, 4);
+        Tensor x = dev.rnnengine.bench.StateDicts.randn(5, 7, 3, 16);
+        float[] want;
+        try (RnnModel m = RnnModel.create(spec, sd, new EngineOptions("scalar", 1))) {
+            want = m.forward(x).output().toArray();
+        }
+        float[] got;
+        try (dev.rnnengine.bench.OrtRunner ort = new dev.rnnengine.bench.OrtRunner(
+                OnnxExport.writeDynamicInt8(spec, sd, 7, 3), x, 1)) {
+            got = ort.run();
+        }
+        double worst = 0;
+        for (int i = 0; i < want.length; i++) {
+            worst = Math.max(worst, Math.abs(want[i] - got[i]));
+        }
+        assertTrue(worst > 1e-4 && worst < 0.05, "int8 ONNX Runtime vs fp32: largest |difference| " + worst);
+        RnnSpec gru = RnnSpec.builder(dev.rnnengine.core.CellMode.GRU, 4, 8).build();
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+            () -> OnnxExport.writeDynamicInt8(gru, dev.rnnengine.bench.StateDicts.random(gru, 1), 2, 1));
+        assertTrue(e.getMessage().contains("is an LSTM"), e.getMessage());
+    }
+
     @Test
     void theCliWritesTheFileAndRefusesWhatItCannot() throws Exception {
         Path c = Fixtures.goldenCases().stream().filter(p -> p.getFileName().toString().endsWith("_gru")).findFirst().orElseThrow();
