@@ -262,9 +262,8 @@ public final class Backends {
         }
         PreparedModel interim = null;
         boolean background = !"false".equalsIgnoreCase(System.getProperty(BACKGROUND_WARMUP_PROPERTY, "true").trim());
-        // The interim model answers with the same weights: only where they are fp32 (oneDNN's precision).
-        if (!cold.isEmpty() && background && weights.get(0).precision() == Precision.FP32
-            && availability(NATIVE_INTERIM).available()) {
+        // The interim model answers with the same weights (in reduced precision, the values the codes stand for).
+        if (!cold.isEmpty() && background && availability(NATIVE_INTERIM).available()) {
             interim = winners.get(NATIVE_INTERIM);
             if (interim == null) {
                 try {

@@ -53,7 +53,7 @@ class QuantizedFileTest {
         }
         try (SafetensorsFile in = SafetensorsFile.open(c.resolve("input.safetensors"))) {
             InputFile i = InputFile.read(in);
-            for (String backend : List.of("scalar", "vector")) {
+            for (String backend : List.of("scalar", "vector", "onednn")) {
                 if (!Fixtures.expectedBackends().contains(backend)) {
                     continue;
                 }

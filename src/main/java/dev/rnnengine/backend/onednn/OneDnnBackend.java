@@ -31,6 +31,18 @@ public final class OneDnnBackend implements Backend {
     }
 
     /**
+     * Every precision: fp16 and int8 weights run as fp32 primitives over the values their codes
+     * stand for, so they give that precision's answers at fp32's speed, holding fp32 copies
+     * (oneDNN's own int8 RNN quantizes the activations too: another semantics, not used).
+     * {@code auto} picks it where it measures fastest, typically for batched calls, while batch-1
+     * steps stream the codes on {@code vector}.
+     */
+    @Override
+    public java.util.Set<dev.rnnengine.core.Precision> precisions() {
+        return java.util.EnumSet.allOf(dev.rnnengine.core.Precision.class);
+    }
+
+    /**
      * {@inheritDoc}
      *
      * @throws UnsupportedOperationException if oneDNN has no implementation for this model
