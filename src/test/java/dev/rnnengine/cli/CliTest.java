@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,6 +52,46 @@ class CliTest {
         assertTrue(r.out().contains("num_layers:   3"), r.out());
         assertTrue(r.out().contains("scalar    available"), r.out());
         assertTrue(r.out().contains("auto selects: "), r.out());
+    }
+
+    /**
+     * Issue 14's accuracy contract on a real classifier: in fp16 and int8 the demo's labels agree
+     * with fp32's on at least 99.5% of its held-out set, and accuracy drops by at most 0.5 points.
+     */
+    @Test
+    void reducedPrecisionKeepsTheDemoClassifiersLabels() throws Exception {
+        Demo.HeldOut held = Demo.heldOut();
+        List<String> texts = held.messages().stream().map(Demo.Message::text).toList();
+        String backend = Fixtures.expectedBackends().contains("vector") ? "vector" : "scalar";
+        Map<dev.rnnengine.core.Precision, List<String>> labels = new java.util.EnumMap<>(dev.rnnengine.core.Precision.class);
+        for (dev.rnnengine.core.Precision p : dev.rnnengine.core.Precision.values()) {
+            List<String> got = new java.util.ArrayList<>();
+            try (dev.rnnengine.text.SentenceClassifier c = dev.rnnengine.text.SentenceClassifier.load(
+                    Path.of(Demo.class.getResource(Demo.MODEL).toURI()), new dev.rnnengine.api.EngineOptions(backend, 1, p))) {
+                for (int i = 0; i < texts.size(); i += 100) {
+                    c.classify(texts.subList(i, Math.min(texts.size(), i + 100))).forEach(x -> got.add(x.label()));
+                }
+            }
+            labels.put(p, got);
+        }
+        int n = texts.size();
+        List<String> fp32 = labels.get(dev.rnnengine.core.Precision.FP32);
+        int fp32Right = 0;
+        for (int i = 0; i < n; i++) {
+            fp32Right += fp32.get(i).equals(held.messages().get(i).label()) ? 1 : 0;
+        }
+        for (dev.rnnengine.core.Precision p : List.of(dev.rnnengine.core.Precision.FP16, dev.rnnengine.core.Precision.INT8)) {
+            int same = 0;
+            int right = 0;
+            for (int i = 0; i < n; i++) {
+                same += labels.get(p).get(i).equals(fp32.get(i)) ? 1 : 0;
+                right += labels.get(p).get(i).equals(held.messages().get(i).label()) ? 1 : 0;
+            }
+            System.out.printf(java.util.Locale.ROOT, "%s: the same label as fp32 on %d of %d, accuracy %.2f%% (fp32 %.2f%%)%n",
+                p.label(), same, n, 100.0 * right / n, 100.0 * fp32Right / n);
+            assertTrue(same >= 0.995 * n, p + ": the same label as fp32 on " + same + " of " + n);
+            assertTrue(100.0 * (fp32Right - right) / n <= 0.5, p + ": accuracy " + right + " vs fp32's " + fp32Right + " of " + n);
+        }
     }
 
     @Test
