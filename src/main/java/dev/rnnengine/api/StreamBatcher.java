@@ -2,13 +2,9 @@ package dev.rnnengine.api;
 
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.core.Tensor;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Many streams, one model: each stream's {@link #step} waits in a queue, and one worker thread
@@ -27,33 +23,20 @@ import java.util.concurrent.locks.LockSupport;
  * queued; a second step of a stream while one is in flight is refused; a caller interrupted
  * while its step is still queued gets {@link InterruptedException} with the stream's state
  * unchanged (once the worker has taken it, the step completes and the interrupt flag is kept);
- * {@link #close} refuses new steps and answers every queued one first.
+ * {@link #close} refuses new steps and answers every queued one first ({@link BatchQueue}
+ * holds these rules for this class and {@link SequenceBatcher}).
  */
 public final class StreamBatcher implements AutoCloseable {
     private final RnnModel model;
-    private final int maxBatch;
-    private final long maxWaitNanos;
-    private final boolean blockWhenFull;
     private final int in;
     private final int hOut;
     private final int hidden;
     private final int layers;
     private final boolean lstm;
-    private final ArrayBlockingQueue<Stream> queue;
     private final RnnState[] states; // by batch size - 1, made on first use
     private final float[][] xs;      // by batch size - 1
     private final Tensor[] xViews;
-    private final Stream[] taken;
-    private final Thread worker;
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile boolean stopped;
-    private Error fatal; // worker thread only
-    // Statistics.
-    private final AtomicLong steps = new AtomicLong();
-    private final AtomicLong batches = new AtomicLong();
-    private final AtomicLong waitNanos = new AtomicLong();
-    private final AtomicLong maxWaitSeen = new AtomicLong();
-    private final AtomicLongArray batchSizes;
+    private final Steps steps;
 
     /**
      * A batcher over {@code model}, with its own worker thread.
@@ -73,28 +56,17 @@ public final class StreamBatcher implements AutoCloseable {
             throw new IllegalArgumentException("a bidirectional model cannot be stepped: its reverse pass needs the "
                 + "whole sequence");
         }
-        if (maxBatch < 1 || queueCapacity < maxBatch || maxWait < 0) {
-            throw new IllegalArgumentException("need maxBatch >= 1, queueCapacity >= maxBatch and maxWait >= 0; got "
-                + maxBatch + ", " + queueCapacity + ", " + maxWait);
-        }
         this.model = model;
-        this.maxBatch = maxBatch;
-        this.maxWaitNanos = unit.toNanos(maxWait);
-        this.blockWhenFull = blockWhenFull;
         this.in = spec.inputSize();
         this.hOut = spec.outputHiddenSize();
         this.hidden = spec.hiddenSize();
         this.layers = spec.numLayers();
         this.lstm = spec.mode().hasCellState();
-        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.steps = new Steps(maxBatch, maxWait, unit, queueCapacity, blockWhenFull);
         this.states = new RnnState[maxBatch];
         this.xs = new float[maxBatch][];
         this.xViews = new Tensor[maxBatch];
-        this.taken = new Stream[maxBatch];
-        this.batchSizes = new AtomicLongArray(maxBatch + 1);
-        this.worker = new Thread(this::run, "rnn-stream-batcher");
-        worker.setDaemon(true);
-        worker.start();
+        steps.start();
     }
 
     /**
@@ -107,20 +79,23 @@ public final class StreamBatcher implements AutoCloseable {
         this(model, 64, 200, TimeUnit.MICROSECONDS, 1024, true);
     }
 
+    /** A stream's request in flight: its input copy; {@code result} is the caller's output array. */
+    private static final class Step extends BatchQueue.Request<float[]> {
+        final Stream stream;
+        float[] x;
+
+        Step(Stream stream) {
+            this.stream = stream;
+        }
+    }
+
     /** One stream: its state, and its one step in flight at most. */
     public final class Stream implements AutoCloseable {
         private final float[] h = new float[layers * hOut];
         private final float[] c = lstm ? new float[layers * hidden] : null;
         private final AtomicBoolean busy = new AtomicBoolean();
+        private final Step step = new Step(this);
         private volatile boolean streamClosed;
-        // The request in flight: written by the caller before queueing, read by the worker.
-        private float[] x;
-        private float[] out;
-        private Thread waiter;
-        private CompletableFuture<float[]> future;
-        private volatile boolean done;
-        private volatile RuntimeException failure;
-        private long queuedAt;
 
         private Stream() { }
 
@@ -149,7 +124,7 @@ public final class StreamBatcher implements AutoCloseable {
      * @throws IllegalStateException if the batcher is closed
      */
     public Stream open() {
-        if (closed.get()) {
+        if (steps.isClosed()) {
             throw new IllegalStateException("the stream batcher is closed");
         }
         return new Stream();
@@ -170,21 +145,7 @@ public final class StreamBatcher implements AutoCloseable {
      */
     public float[] step(Stream stream, float[] x, float[] out) throws InterruptedException {
         submit(stream, x, out, null);
-        boolean interrupted = false;
-        while (!stream.done) {
-            LockSupport.park(this);
-            if (Thread.interrupted()) {
-                if (queue.remove(stream)) { // not taken yet: withdrawn, state unchanged
-                    stream.busy.set(false);
-                    throw new InterruptedException("the step was withdrawn before it ran");
-                }
-                interrupted = true; // taken: it completes in microseconds
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        return finish(stream);
+        return steps.await(stream.step);
     }
 
     /**
@@ -215,100 +176,37 @@ public final class StreamBatcher implements AutoCloseable {
         if (!s.busy.compareAndSet(false, true)) {
             throw new IllegalStateException("a step of this stream is already in flight: one at a time per stream");
         }
-        if (s.x == null) {
-            s.x = new float[in];
+        Step r = s.step;
+        if (r.x == null) {
+            r.x = new float[in];
         }
-        System.arraycopy(x, 0, s.x, 0, in);
-        s.out = out;
-        s.waiter = Thread.currentThread();
-        s.future = f;
-        s.failure = null;
-        s.done = false;
-        s.queuedAt = System.nanoTime();
+        System.arraycopy(x, 0, r.x, 0, in);
+        r.result = out;
         boolean queued = false;
         try {
-            if (closed.get() || stopped) {
-                throw new IllegalStateException(closed.get() ? "the stream batcher is closed"
-                    : "the stream batcher's worker stopped after an error");
-            }
-            if (blockWhenFull) {
-                while (!queue.offer(s, 10, TimeUnit.MILLISECONDS)) {
-                    if (closed.get()) {
-                        throw new IllegalStateException("the stream batcher is closed");
-                    }
-                }
-                queued = true;
-            } else if (!(queued = queue.offer(s))) {
-                throw new IllegalStateException("the stream batcher's queue is full (" + queue.size() + " steps waiting)");
-            }
+            steps.enqueue(r, f);
+            queued = true;
         } finally {
             if (!queued) {
+                r.result = null;
                 s.busy.set(false);
             }
         }
-        if (stopped && queue.remove(s)) { // queued after the worker's last drain
-            s.busy.set(false);
-            throw new IllegalStateException(closed.get() ? "the stream batcher is closed"
-                : "the stream batcher's worker stopped after an error");
-        }
     }
 
-    private float[] finish(Stream s) {
-        RuntimeException e = s.failure;
-        float[] out = s.out;
-        s.out = null;
-        s.busy.set(false);
-        if (e != null) {
-            throw new IllegalStateException("the batched step failed: " + e.getMessage(), e);
+    /** The queue of steps: gathers the taken streams' rows, steps them as one batch, scatters the results. */
+    private final class Steps extends BatchQueue<Step, float[]> {
+        Steps(int maxBatch, long maxWait, TimeUnit unit, int queueCapacity, boolean blockWhenFull) {
+            super("step", maxBatch, maxWait, unit, queueCapacity, blockWhenFull);
         }
-        return out;
-    }
 
-    private void run() {
-        try {
-            while (true) {
-                Stream first = queue.poll(20, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    if (closed.get() && queue.isEmpty()) {
-                        return;
-                    }
-                    continue;
-                }
-                int n = 0;
-                taken[n++] = first;
-                long deadline = first.queuedAt + maxWaitNanos;
-                while (n < maxBatch) {
-                    Stream s = queue.poll();
-                    if (s == null) {
-                        long left = deadline - System.nanoTime();
-                        if (left <= 0 || closed.get()) {
-                            break;
-                        }
-                        s = queue.poll(left, TimeUnit.NANOSECONDS);
-                        if (s == null) {
-                            break;
-                        }
-                    }
-                    taken[n++] = s;
-                }
-                runBatch(n);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            stopped = true;
-            Stream s;
-            while ((s = queue.poll()) != null) { // only after a failure of the worker itself
-                complete(s, new IllegalStateException("the stream batcher stopped"));
-            }
+        @Override
+        void released(Step r) {
+            r.stream.busy.set(false);
         }
-    }
 
-    /** Gathers the taken streams' rows, steps them as one batch, scatters the results. */
-    private void runBatch(int n) {
-        long now = System.nanoTime();
-        RuntimeException failure = null;
-        try {
+        @Override
+        void process(Object[] taken, int n) { // a throw leaves every stream's state unchanged
             RnnState st = states[n - 1];
             if (st == null) { // once per batch size
                 st = states[n - 1] = model.newState(n);
@@ -317,8 +215,9 @@ public final class StreamBatcher implements AutoCloseable {
             }
             float[] x = xs[n - 1];
             for (int i = 0; i < n; i++) {
-                Stream s = taken[i];
-                System.arraycopy(s.x, 0, x, i * in, in);
+                Step r = (Step) taken[i];
+                Stream s = r.stream;
+                System.arraycopy(r.x, 0, x, i * in, in);
                 for (int l = 0; l < layers; l++) {
                     System.arraycopy(s.h, l * hOut, st.h, (l * n + i) * hOut, hOut);
                     if (s.c != null) {
@@ -328,75 +227,31 @@ public final class StreamBatcher implements AutoCloseable {
             }
             model.step(xViews[n - 1], st);
             for (int i = 0; i < n; i++) {
-                Stream s = taken[i];
+                Step r = (Step) taken[i];
+                Stream s = r.stream;
                 for (int l = 0; l < layers; l++) {
                     System.arraycopy(st.h, (l * n + i) * hOut, s.h, l * hOut, hOut);
                     if (s.c != null) {
                         System.arraycopy(st.c, (l * n + i) * hidden, s.c, l * hidden, hidden);
                     }
                 }
-                System.arraycopy(st.out, i * hOut, s.out, 0, hOut);
+                System.arraycopy(st.out, i * hOut, r.result, 0, hOut);
             }
-        } catch (RuntimeException e) { // every row of the batch learns it; the streams' states are unchanged
-            failure = e;
-        } catch (Error e) { // likewise, then the worker stops (submit refuses from then on)
-            failure = new IllegalStateException(e.toString(), e);
-            fatal = e;
         }
-        long waited = 0;
-        for (int i = 0; i < n; i++) {
-            waited += now - taken[i].queuedAt;
-            maxWaitSeen.accumulateAndGet(now - taken[i].queuedAt, Math::max);
-        }
-        // Counted before anyone is answered: a caller reading stats() after its answer sees its step.
-        steps.addAndGet(n);
-        batches.incrementAndGet();
-        waitNanos.addAndGet(waited);
-        batchSizes.incrementAndGet(n);
-        for (int i = 0; i < n; i++) {
-            complete(taken[i], failure);
-            taken[i] = null;
-        }
-        if (fatal != null) {
-            Error e = fatal;
-            fatal = null;
-            throw e;
-        }
-    }
-
-    private static void complete(Stream s, RuntimeException failure) {
-        s.failure = failure;
-        CompletableFuture<float[]> f = s.future;
-        Thread w = s.waiter;
-        if (f != null) {
-            float[] out = s.out;
-            s.out = null;
-            s.future = null;
-            s.busy.set(false);
-            if (failure != null) {
-                f.completeExceptionally(new IllegalStateException("the batched step failed: " + failure.getMessage(),
-                    failure));
-            } else {
-                f.complete(out);
-            }
-            return;
-        }
-        s.done = true;
-        LockSupport.unpark(w);
     }
 
     /**
-     * What the batcher has done so far.
+     * What a batcher has done so far.
      *
-     * @param steps        steps answered
-     * @param batches      batched steps run
-     * @param queued       steps waiting now
-     * @param meanWaitMs   mean time from a step's queueing to its batch's start
+     * @param steps        requests answered (steps; for a {@link SequenceBatcher}, sequences)
+     * @param batches      batches run
+     * @param queued       requests waiting now
+     * @param meanWaitMs   mean time from a request's queueing to its batch's start
      * @param maxWaitMs    the longest such wait
      * @param batchSizes   how many batches had each size (index = rows; index 0 unused)
      */
     public record Stats(long steps, long batches, int queued, double meanWaitMs, double maxWaitMs, long[] batchSizes) {
-        /** Mean rows per batched step. */
+        /** Mean rows per batch. */
         public double meanBatch() {
             return batches == 0 ? 0 : (double) steps / batches;
         }
@@ -404,13 +259,7 @@ public final class StreamBatcher implements AutoCloseable {
 
     /** The statistics so far. */
     public Stats stats() {
-        long[] sizes = new long[batchSizes.length()];
-        for (int i = 0; i < sizes.length; i++) {
-            sizes[i] = batchSizes.get(i);
-        }
-        long s = steps.get();
-        return new Stats(s, batches.get(), queue.size(), s == 0 ? 0 : waitNanos.get() / 1e6 / s, maxWaitSeen.get() / 1e6,
-            sizes);
+        return steps.stats();
     }
 
     /**
@@ -419,19 +268,7 @@ public final class StreamBatcher implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
-            boolean interrupted = false;
-            while (worker.isAlive()) {
-                try {
-                    worker.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        steps.close();
     }
 
     /** The streams' model. */
