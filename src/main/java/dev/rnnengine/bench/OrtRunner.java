@@ -76,6 +76,78 @@ public final class OrtRunner implements AutoCloseable {
         }
     }
 
+    /**
+     * A stream over this runner's session, which must come from {@link
+     * dev.rnnengine.io.OnnxExport#writeWithState} at T = N = 1: its own h (and c), fed back by
+     * hand after every step, as an ONNX Runtime user serving streams does. Its tensors sit on
+     * direct buffers that ONNX Runtime reads in place; a step allocates only what ORT Java returns.
+     *
+     * @param states L*dirs; {@code hidden} H; {@code lstm} whether there is a c
+     * @throws OrtException if ONNX Runtime cannot make the tensors
+     */
+    public Stepper stepper(int inputSize, int states, int hidden, boolean lstm) throws OrtException {
+        return new Stepper(inputSize, states, hidden, lstm);
+    }
+
+    /** See {@link #stepper}. */
+    public final class Stepper implements AutoCloseable {
+        private final FloatBuffer x;
+        private final FloatBuffer h;
+        private final FloatBuffer c;
+        private final OnnxTensor xt;
+        private final OnnxTensor ht;
+        private final OnnxTensor ct;
+        private final Map<String, OnnxTensor> inputs;
+
+        private Stepper(int d, int states, int hidden, boolean lstm) throws OrtException {
+            x = direct(d);
+            h = direct(states * hidden);
+            c = lstm ? direct(states * hidden) : null;
+            xt = OnnxTensor.createTensor(env, x, new long[] {1, 1, d});
+            ht = OnnxTensor.createTensor(env, h, new long[] {states, 1, hidden});
+            ct = lstm ? OnnxTensor.createTensor(env, c, new long[] {states, 1, hidden}) : null;
+            inputs = lstm ? Map.of("input", xt, "h0", ht, "c0", ct) : Map.of("input", xt, "h0", ht);
+        }
+
+        private static FloatBuffer direct(int n) {
+            return java.nio.ByteBuffer.allocateDirect(4 * n).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        }
+
+        /**
+         * One step on {@code frame}; the new top-layer h is {@code h()}'s last H values.
+         *
+         * @throws OrtException if the run fails
+         */
+        public void step(float[] frame) throws OrtException {
+            x.clear();
+            x.put(frame);
+            try (OrtSession.Result r = session.run(inputs)) {
+                h.clear();
+                h.put(((OnnxTensor) r.get("h_n").orElseThrow()).getFloatBuffer());
+                if (c != null) {
+                    c.clear();
+                    c.put(((OnnxTensor) r.get("c_n").orElseThrow()).getFloatBuffer());
+                }
+            }
+        }
+
+        /** The state h (L*dirs, 1, H), flat. */
+        public float[] h() {
+            float[] out = new float[h.capacity()];
+            h.duplicate().clear().get(out);
+            return out;
+        }
+
+        @Override
+        public void close() {
+            xt.close();
+            ht.close();
+            if (ct != null) {
+                ct.close();
+            }
+        }
+    }
+
     @Override
     public void close() throws OrtException {
         input.close();

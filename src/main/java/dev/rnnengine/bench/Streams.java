@@ -18,10 +18,13 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code rnn bench --streams K}: K client threads, each one stream stepping frames as fast as
- * it is answered, against (a) a {@link StreamBatcher} over one model and (b) K threads calling
+ * it is answered, against (a) a {@link StreamBatcher} over one model, (b) K threads calling
  * {@link RnnModel#step} directly, each on its own state (a 1-thread model: the callers are the
- * parallelism). Steps per second over all streams and p50/p99 latency per step; the two modes
- * alternate, each {@link #ROUNDS} times, and each figure is the median of its rounds.
+ * parallelism), and (c) with {@code ort} among the peers, K threads calling ONNX Runtime on
+ * one session (1 intra-op thread), each feeding its h_n (and c_n) back as the next h0 (c0), as
+ * ONNX Runtime, which is stateless, has its users do; checked against the engine's steps first.
+ * Steps per second over all streams and p50/p99 latency per step; the modes alternate, each
+ * {@link #ROUNDS} times, and each figure is the median of its rounds.
  */
 public final class Streams {
     static final int ROUNDS = 3;
@@ -39,8 +42,13 @@ public final class Streams {
      * @param wait the batcher's longest wait for more rows, µs
      * @return 0, or 1 when a round failed
      */
-    public static int run(List<Shapes.Shape> shapes, String backend, int k, int threads, long wait, PrintStream out,
-                          PrintStream err) throws InterruptedException {
+    public static int run(List<Shapes.Shape> shapes, String backend, int k, int threads, long wait, boolean ort,
+                          PrintStream out, PrintStream err) throws InterruptedException {
+        String ortMissing = ort ? OrtParticipant.unavailable() : null;
+        if (ortMissing != null) {
+            err.println("note: ort skipped: " + ortMissing);
+            ort = false;
+        }
         StringBuilder t = new StringBuilder("| shape | streams | mode | steps/s | p50 ms per step | p99 ms per step "
             + "| mean batch |\n|---|---|---|---|---|---|---|\n");
         StringBuilder ratios = new StringBuilder();
@@ -55,10 +63,16 @@ public final class Streams {
             float[] frame = StateDicts.randn(5, spec.inputSize()).toArray();
             List<Figures> batched = new ArrayList<>();
             List<Figures> direct = new ArrayList<>();
+            List<Figures> onnx = new ArrayList<>();
             try (RnnModel many = RnnModel.create(spec, sd, new EngineOptions(backend, threads));
                  RnnModel one = RnnModel.create(spec, sd, new EngineOptions(backend, 1));
                  StreamBatcher b = new StreamBatcher(many, Math.max(1, k), wait, TimeUnit.MICROSECONDS,
-                     Math.max(1, k), true)) {
+                     Math.max(1, k), true);
+                 OrtRunner session = ort ? new OrtRunner(dev.rnnengine.io.OnnxExport.writeWithState(spec, sd, 1, 1),
+                     Tensor.of(frame.clone(), 1, 1, spec.inputSize()), 1) : null) {
+                if (session != null) {
+                    checkFedBack(session, one, spec, frame);
+                }
                 for (int r = 0; r < ROUNDS; r++) {
                     err.printf(Locale.ROOT, "streams: %s, %d streams, round %d of %d%n", shape.name(), k, r + 1, ROUNDS);
                     long before = b.stats().steps();
@@ -79,8 +93,12 @@ public final class Streams {
                             one.step(x, s);
                         };
                     }));
+                    if (session != null) {
+                        onnx.add(clients(k, spec, frame, () -> session.stepper(spec.inputSize(), spec.numLayers(),
+                            spec.hiddenSize(), spec.mode().hasCellState())::step));
+                    }
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | ai.onnxruntime.OrtException e) {
                 failures++;
                 err.println("note: " + shape.name() + " failed: " + e);
                 continue;
@@ -89,13 +107,38 @@ public final class Streams {
             Figures md = median(direct);
             t.append(row(shape.name(), k, "batcher (" + backend + ", " + threads + " threads, wait " + wait + " µs)", mb));
             t.append(row(shape.name(), k, k + " threads calling step (" + backend + ", 1 thread each)", md));
-            ratios.append(String.format(Locale.ROOT, "%s: the batcher's throughput is %.2fx the direct calls'; its p99 "
-                + "%.3f ms per step%n", shape.name(), mb.stepsPerSecond() / md.stepsPerSecond(), mb.p99Ms()));
+            String vsOrt = "";
+            if (!onnx.isEmpty()) {
+                Figures mo = median(onnx);
+                t.append(row(shape.name(), k, k + " threads calling ONNX Runtime, state fed back (1 thread each)", mo));
+                vsOrt = String.format(Locale.ROOT, " and %.2fx ONNX Runtime's", mb.stepsPerSecond() / mo.stepsPerSecond());
+            }
+            ratios.append(String.format(Locale.ROOT, "%s: the batcher's throughput is %.2fx the direct calls'%s; its p99 "
+                + "%.3f ms per step%n", shape.name(), mb.stepsPerSecond() / md.stepsPerSecond(), vsOrt, mb.p99Ms()));
         }
         out.print(t);
         out.println();
         out.print(ratios);
         return failures == 0 ? 0 : 1;
+    }
+
+    /** ONNX Runtime with the state fed back must step as the engine does before it is timed. */
+    private static void checkFedBack(OrtRunner session, RnnModel one, RnnSpec spec, float[] frame)
+            throws ai.onnxruntime.OrtException {
+        RnnState st = one.newState(1);
+        try (OrtRunner.Stepper s = session.stepper(spec.inputSize(), spec.numLayers(), spec.hiddenSize(),
+                spec.mode().hasCellState())) {
+            Tensor x = Tensor.of(frame.clone(), spec.inputSize());
+            for (int i = 0; i < 5; i++) {
+                one.step(x, st);
+                s.step(frame);
+            }
+            String why = Bench.disagreement(st.h().toArray(), s.h());
+            if (why != null) {
+                throw new IllegalStateException("ONNX Runtime with its state fed back disagrees with the engine after 5 "
+                    + "steps: " + why);
+            }
+        }
     }
 
     private static String row(String shape, int k, String mode, Figures f) {
@@ -131,7 +174,7 @@ public final class Streams {
         List<Thread> ts = new ArrayList<>();
         for (int i = 0; i < k; i++) {
             int id = i;
-            Thread th = new Thread(() -> {
+            Thread th = new Thread(null, () -> {
                 try {
                     Step s = client.open();
                     float[] x = frame.clone();
@@ -163,7 +206,7 @@ public final class Streams {
                     failed.compareAndSet(null, e);
                     start.reset(); // the others' await fails at once: no one waits for a party that left
                 }
-            }, "rnn-bench-stream-" + i);
+            }, "rnn-bench-stream-" + i, 64L << 20); // ONNX Runtime needs more than a default stack (docs/spark.md)
             ts.add(th);
             th.start();
         }

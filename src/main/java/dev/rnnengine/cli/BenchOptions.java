@@ -86,7 +86,7 @@ final class BenchOptions {
                 return dev.rnnengine.bench.Streams.run(o.has("shapes") || o.has("cell") ? shapes
                     : List.of(Shapes.get("lstm2_step_b1"), Shapes.get("lstm_512_b1")), backend, k,
                     o.has("threads") ? threads.get(0) : Math.min(2, Runtime.getRuntime().availableProcessors()),
-                    o.has("wait-us") ? o.intValue("wait-us", 0) : 200, out, err);
+                    o.has("wait-us") ? o.intValue("wait-us", 0) : 200, peers.contains("ort"), out, err);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted", e);

@@ -60,10 +60,27 @@ public final class OnnxExport {
             throw new UnsupportedOperationException("ONNX Runtime's int8 recurrent op (com.microsoft.DynamicQuantizeLSTM) "
                 + "is an LSTM; it has none for " + spec.mode().moduleName());
         }
-        return write(spec, sd, seqLen, batch, true);
+        return write(spec, sd, seqLen, batch, true, false);
+    }
+
+    /**
+     * The fp32 model with the initial state as graph inputs {@code h0} {@code (L*dirs, N, H)}
+     * and, for an LSTM, {@code c0}: a caller can feed {@code h_n}/{@code c_n} back to step a
+     * stream (the harness's ONNX Runtime peer for many streams).
+     *
+     * @throws UnsupportedOperationException for {@code proj_size}
+     * @throws IllegalArgumentException if a tensor of the state_dict is missing or misshapen
+     */
+    public static byte[] writeWithState(RnnSpec spec, Map<String, Tensor> sd, int seqLen, int batch) {
+        return write(spec, sd, seqLen, batch, false, true);
     }
 
     private static byte[] write(RnnSpec spec, Map<String, Tensor> sd, int seqLen, int batch, boolean int8) {
+        return write(spec, sd, seqLen, batch, int8, false);
+    }
+
+    private static byte[] write(RnnSpec spec, Map<String, Tensor> sd, int seqLen, int batch, boolean int8,
+                                boolean withState) {
         if (spec.projSize() > 0) {
             throw new UnsupportedOperationException("ONNX's LSTM has no proj_size: a model with proj_size="
                 + spec.projSize() + " cannot be exported");
@@ -90,6 +107,14 @@ public final class OnnxExport {
         }
         List<String> hs = new ArrayList<>();
         List<String> cs = new ArrayList<>();
+        String[] h0 = new String[spec.numLayers()];
+        String[] c0 = new String[spec.numLayers()];
+        if (withState) { // each layer's (dirs, N, H) slice of h0 (and c0)
+            split(graph, "h0", h0);
+            if (lstm) {
+                split(graph, "c0", c0);
+            }
+        }
         for (int l = 0; l < spec.numLayers(); l++) {
             int inSize = spec.layerInputSize(l);
             float[] w = new float[dirs * g * h * inSize];
@@ -108,7 +133,8 @@ public final class OnnxExport {
             if (int8) {
                 quantized(initializers, "W" + l, w, dirs, g * h, inSize);
                 quantized(initializers, "R" + l, r, dirs, g * h, h);
-                node = new Proto().strings(1, in, "W" + l, "R" + l, "B" + l, "", "", "", "", "W" + l + "_scale",
+                node = new Proto().strings(1, in, "W" + l, "R" + l, "B" + l, "", withState ? h0[l] : "",
+                    withState ? c0[l] : "", "", "W" + l + "_scale",
                     "W" + l + "_zero", "R" + l + "_scale", "R" + l + "_zero").strings(2, "Y" + l, "Y_h" + l)
                     .string(3, op + l).string(4, "DynamicQuantizeLSTM").string(7, "com.microsoft");
             } else {
@@ -116,6 +142,12 @@ public final class OnnxExport {
                 initializers.add(tensor("R" + l, r, dirs, g * h, h));
                 node = new Proto().strings(1, in, "W" + l, "R" + l, "B" + l).strings(2, "Y" + l, "Y_h" + l)
                     .string(3, op + l).string(4, op);
+                if (withState) {
+                    node.strings(1, "", h0[l]);
+                    if (lstm) {
+                        node.strings(1, c0[l]);
+                    }
+                }
             }
             if (lstm) {
                 node.string(2, "Y_c" + l);
@@ -158,9 +190,15 @@ public final class OnnxExport {
         Object n = batch > 0 ? (Object) (long) batch : "N";
         graph.message(11, spec.batchFirst() ? valueInfo("input", n, t, (long) spec.inputSize())
             : valueInfo("input", t, n, (long) spec.inputSize()));
+        long states = (long) spec.numLayers() * dirs;
+        if (withState) {
+            graph.message(11, valueInfo("h0", states, n, (long) h));
+            if (lstm) {
+                graph.message(11, valueInfo("c0", states, n, (long) h));
+            }
+        }
         graph.message(12, spec.batchFirst() ? valueInfo("output", n, t, (long) dirs * h)
             : valueInfo("output", t, n, (long) dirs * h));
-        long states = (long) spec.numLayers() * dirs;
         graph.message(12, valueInfo("h_n", states, n, (long) h));
         if (lstm) {
             graph.message(12, valueInfo("c_n", states, n, (long) h));
@@ -171,6 +209,17 @@ public final class OnnxExport {
             model.message(8, new Proto().string(1, "com.microsoft").varint(2, 1));
         }
         return model.toBytes();
+    }
+
+    /** {@code from} split along axis 0 into equal parts, one per layer, named into {@code parts}. */
+    private static void split(Proto graph, String from, String[] parts) {
+        for (int l = 0; l < parts.length; l++) {
+            parts[l] = parts.length == 1 ? from : from + "_l" + l;
+        }
+        if (parts.length > 1) {
+            graph.message(1, new Proto().strings(1, from).strings(2, parts).string(3, "split_" + from)
+                .string(4, "Split").message(5, attrInt("axis", 0)));
+        }
     }
 
     private static Proto transpose(String from, String to, String name, long... perm) {

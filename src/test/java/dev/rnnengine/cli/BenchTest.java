@@ -110,7 +110,11 @@ class BenchTest {
         assertTrue(twoModes.err().contains("--cold"), twoModes.err());
     }
 
-    /** rnn bench --streams: the batcher against direct calls, both rows with figures; the batcher really batched. */
+    /**
+     * rnn bench --streams: the batcher against direct calls and against ONNX Runtime with the
+     * state fed back (checked against the engine before timing), every row with figures; the
+     * batcher really batched.
+     */
     @Test
     void streamsCompareTheBatcherWithDirectCalls() {
         Fixtures.Cli r = bench("--streams", "6", "--cell", "gru", "--input-size", "8", "--hidden-size", "16", "--backends",
@@ -120,9 +124,12 @@ class BenchTest {
             .orElseThrow(() -> new AssertionError(r.out()));
         String direct = r.out().lines().filter(l -> l.startsWith("| gru_8x16_t50_b1 | 6 | 6 threads calling step")).findFirst()
             .orElseThrow(() -> new AssertionError(r.out()));
+        String ort = r.out().lines().filter(l -> l.startsWith("| gru_8x16_t50_b1 | 6 | 6 threads calling ONNX Runtime, "
+            + "state fed back")).findFirst().orElseThrow(() -> new AssertionError(r.out()));
         String[] b = batcher.split("\\|");
         String[] d = direct.split("\\|");
         assertTrue(Double.parseDouble(b[4].trim()) > 0 && Double.parseDouble(d[4].trim()) > 0, r.out());
+        assertTrue(Double.parseDouble(ort.split("\\|")[4].trim()) > 0 && r.out().contains("x ONNX Runtime's"), r.out());
         assertTrue(Double.parseDouble(b[6].trim()) >= Double.parseDouble(b[5].trim()), "p99 >= p50: " + batcher);
         assertTrue(Double.parseDouble(b[7].trim()) > 1, "steps of several streams batched: " + batcher);
         assertTrue(r.out().contains("the batcher's throughput is"), r.out());

@@ -121,6 +121,40 @@ class OnnxExportTest {
         assertTrue(e.getMessage().contains("is an LSTM"), e.getMessage());
     }
 
+    /** The model with h0/c0 as graph inputs (the streams peer): ONNX Runtime gives forward(x, h0, c0)'s results. */
+    @Test
+    void theInitialStateAsGraphInputsIsUsed() throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        for (dev.rnnengine.core.CellMode mode : new dev.rnnengine.core.CellMode[] {dev.rnnengine.core.CellMode.LSTM,
+                dev.rnnengine.core.CellMode.GRU}) {
+            RnnSpec spec = RnnSpec.builder(mode, 3, 5).numLayers(2).bidirectional(true).build();
+            Map<String, Tensor> sd = dev.rnnengine.bench.StateDicts.random(spec, 6);
+            Tensor x = dev.rnnengine.bench.StateDicts.randn(1, 4, 2, 3);
+            Tensor h0 = dev.rnnengine.bench.StateDicts.randn(2, 4, 2, 5);
+            Tensor c0 = mode == dev.rnnengine.core.CellMode.LSTM ? dev.rnnengine.bench.StateDicts.randn(3, 4, 2, 5) : null;
+            RnnOutput want;
+            try (RnnModel m = RnnModel.create(spec, sd, new EngineOptions("scalar", 1))) {
+                want = m.forward(x, h0, c0, null);
+            }
+            Map<String, OnnxTensor> in = new HashMap<>();
+            in.put("input", OnnxTensor.createTensor(env, FloatBuffer.wrap(x.toArray()), new long[] {4, 2, 3}));
+            in.put("h0", OnnxTensor.createTensor(env, FloatBuffer.wrap(h0.toArray()), new long[] {4, 2, 5}));
+            if (c0 != null) {
+                in.put("c0", OnnxTensor.createTensor(env, FloatBuffer.wrap(c0.toArray()), new long[] {4, 2, 5}));
+            }
+            try (OrtSession s = env.createSession(OnnxExport.writeWithState(spec, sd, -1, -1), new OrtSession.SessionOptions());
+                 OrtSession.Result r = s.run(in)) {
+                assertClose(mode + " output", want.output(), (OnnxTensor) r.get("output").orElseThrow());
+                assertClose(mode + " h_n", want.hN(), (OnnxTensor) r.get("h_n").orElseThrow());
+                if (c0 != null) {
+                    assertClose(mode + " c_n", want.cN(), (OnnxTensor) r.get("c_n").orElseThrow());
+                }
+            } finally {
+                in.values().forEach(OnnxTensor::close);
+            }
+        }
+    }
+
     @Test
     void theCliWritesTheFileAndRefusesWhatItCannot() throws Exception {
         Path c = Fixtures.goldenCases().stream().filter(p -> p.getFileName().toString().endsWith("_gru")).findFirst().orElseThrow();
