@@ -122,6 +122,72 @@ public final class Streams {
         return failures == 0 ? 0 : 1;
     }
 
+    /**
+     * {@code rnn bench --streams K --sequences}: K client threads, each calling forward on one
+     * sequence (its own length, 1 to the shape's T) as fast as it is answered, against (a) a
+     * {@link dev.rnnengine.api.SequenceBatcher} over one model and (b) the K threads calling
+     * {@link RnnModel#forward} directly on a 1-thread model. Sequences per second and p50/p99
+     * latency per call; modes alternated, medians of {@link #ROUNDS} rounds.
+     *
+     * @return 0, or 1 when a shape failed
+     */
+    public static int sequences(List<Shapes.Shape> shapes, String backend, int k, int threads, long wait,
+                                PrintStream out, PrintStream err) throws InterruptedException {
+        StringBuilder t = new StringBuilder("| shape | callers | mode | sequences/s | p50 ms per call | p99 ms per call "
+            + "| mean batch |\n|---|---|---|---|---|---|---|\n");
+        StringBuilder ratios = new StringBuilder();
+        int failures = 0;
+        for (Shapes.Shape shape : shapes) {
+            RnnSpec spec = shape.spec();
+            Map<String, Tensor> sd = StateDicts.random(spec, 1);
+            int maxLen = shape.seqLen();
+            List<Figures> batched = new ArrayList<>();
+            List<Figures> direct = new ArrayList<>();
+            try (RnnModel many = RnnModel.create(spec, sd, new EngineOptions(backend, threads));
+                 RnnModel one = RnnModel.create(spec, sd, new EngineOptions(backend, 1));
+                 dev.rnnengine.api.SequenceBatcher b = new dev.rnnengine.api.SequenceBatcher(many, Math.max(1, k), wait,
+                     TimeUnit.MICROSECONDS, Math.max(1, k), true)) {
+                java.util.concurrent.atomic.AtomicInteger ids = new java.util.concurrent.atomic.AtomicInteger();
+                for (int r = 0; r < ROUNDS; r++) {
+                    err.printf(Locale.ROOT, "sequences: %s, %d callers, round %d of %d%n", shape.name(), k, r + 1, ROUNDS);
+                    long before = b.stats().steps();
+                    long batchesBefore = b.stats().batches();
+                    Figures fb = clients(k, spec, new float[0], () -> {
+                        Tensor x = sequence(spec, ids.getAndIncrement(), maxLen);
+                        return f -> b.forward(x);
+                    });
+                    long calls = b.stats().steps() - before;
+                    long batches = b.stats().batches() - batchesBefore;
+                    batched.add(new Figures(fb.stepsPerSecond(), fb.p50Ms(), fb.p99Ms(), (double) calls / Math.max(1, batches)));
+                    direct.add(clients(k, spec, new float[0], () -> {
+                        Tensor x = sequence(spec, ids.getAndIncrement(), maxLen);
+                        return f -> one.forward(x);
+                    }));
+                }
+            } catch (RuntimeException e) {
+                failures++;
+                err.println("note: " + shape.name() + " failed: " + e);
+                continue;
+            }
+            Figures mb = median(batched);
+            Figures md = median(direct);
+            t.append(row(shape.name(), k, "SequenceBatcher (" + backend + ", " + threads + " threads, wait " + wait + " µs)", mb));
+            t.append(row(shape.name(), k, k + " threads calling forward (" + backend + ", 1 thread each)", md));
+            ratios.append(String.format(Locale.ROOT, "%s: sequences of 1 to %d steps; the batcher's throughput is %.2fx "
+                + "the direct calls'; its p99 %.3f ms per call%n", shape.name(), maxLen,
+                mb.stepsPerSecond() / md.stepsPerSecond(), mb.p99Ms()));
+        }
+        out.print(t);
+        out.println();
+        out.print(ratios);
+        return failures == 0 ? 0 : 1;
+    }
+
+    /** Client {@code id}'s unbatched sequence: its own length, 1 to {@code maxLen}. */
+    private static Tensor sequence(RnnSpec spec, int id, int maxLen) {
+        return StateDicts.randn(1000 + id, 1 + (id * 7) % maxLen, spec.inputSize());
+    }
+
     /** ONNX Runtime with the state fed back must step as the engine does before it is timed. */
     private static void checkFedBack(OrtRunner session, RnnModel one, RnnSpec spec, float[] frame)
             throws ai.onnxruntime.OrtException {

@@ -17,7 +17,7 @@ import java.util.Set;
 final class BenchOptions {
     static final Set<String> OPTIONS = Set.of("shapes", "backends", "threads", "peers", "report", "cell", "input-size",
         "hidden-size", "layers", "seq-len", "batch", "streams", "wait-us");
-    static final Set<String> FLAGS = Set.of("quick", "bidirectional", "cold");
+    static final Set<String> FLAGS = Set.of("quick", "bidirectional", "cold", "sequences");
 
     private BenchOptions() { }
 
@@ -83,6 +83,12 @@ final class BenchOptions {
             int k = o.intValue("streams", 1);
             String backend = o.has("backends") ? backends.get(0) : "auto";
             try {
+                if (o.has("sequences")) { // whole sequences: the SequenceBatcher against direct forward calls
+                    return dev.rnnengine.bench.Streams.sequences(o.has("shapes") || o.has("cell") ? shapes
+                        : List.of(Shapes.get("lstm_small_b1"), Shapes.get("lstm_512_b1")), backend, k,
+                        o.has("threads") ? threads.get(0) : Math.min(2, Runtime.getRuntime().availableProcessors()),
+                        o.has("wait-us") ? o.intValue("wait-us", 0) : 200, out, err);
+                }
                 return dev.rnnengine.bench.Streams.run(o.has("shapes") || o.has("cell") ? shapes
                     : List.of(Shapes.get("lstm2_step_b1"), Shapes.get("lstm_512_b1")), backend, k,
                     o.has("threads") ? threads.get(0) : Math.min(2, Runtime.getRuntime().availableProcessors()),

@@ -49,6 +49,9 @@ public final class Main {
                  [--seq-len T] [--batch N]]       (a custom shape instead of --shapes)
           quantize --model M --precision P --output Q   the model file with int8 or fp16 weight matrices:
                                                  Q loads in P without quantizing again
+          bench --streams K [--sequences] [--wait-us W]   K client threads: StreamBatcher steps (SequenceBatcher
+                                                 calls) against K threads calling step (forward) directly and,
+                                                 for steps, ONNX Runtime with the state fed back
           export --onnx --model M --output O.onnx [--batch-first true|false]   the model as ONNX (opset 17):
                                                  ONNX Runtime gives the same output, h_n (and c_n)
           tune [--model M | --shapes S,S] [--threads 1,2]   measure which backend auto uses per call class

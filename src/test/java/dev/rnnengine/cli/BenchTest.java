@@ -135,6 +135,22 @@ class BenchTest {
         assertTrue(r.out().contains("the batcher's throughput is"), r.out());
     }
 
+    /** rnn bench --streams K --sequences: the SequenceBatcher against direct forward calls, both rows with figures, batched. */
+    @Test
+    void sequencesCompareTheBatcherWithDirectForwardCalls() {
+        Fixtures.Cli r = bench("--streams", "4", "--sequences", "--cell", "lstm", "--input-size", "8", "--hidden-size", "16",
+            "--seq-len", "12", "--backends", "scalar", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        String batcher = r.out().lines().filter(l -> l.contains("| 4 | SequenceBatcher")).findFirst()
+            .orElseThrow(() -> new AssertionError(r.out()));
+        String direct = r.out().lines().filter(l -> l.contains("| 4 | 4 threads calling forward")).findFirst()
+            .orElseThrow(() -> new AssertionError(r.out()));
+        assertTrue(Double.parseDouble(batcher.split("\\|")[4].trim()) > 0
+            && Double.parseDouble(direct.split("\\|")[4].trim()) > 0, r.out());
+        assertTrue(Double.parseDouble(batcher.split("\\|")[7].trim()) > 1, "sequences of several callers batched: " + batcher);
+        assertTrue(r.out().contains("sequences of 1 to 12 steps"), r.out());
+    }
+
     /**
      * The quantized peers run beside vector:int8, are checked (the largest difference is
      * reported), and skip with a reason what they cannot run (a GRU for ONNX Runtime's int8 LSTM).
