@@ -6,10 +6,13 @@ import dev.rnnengine.internal.Sizes;
 /**
  * The driver for {@link LayerKernels}: layers and the buffers between them, the initial
  * state (copied or zero, {@link StateRows}), and, since such a backend has no lengths
- * argument, PyTorch's packed semantics by grouping: the sequences of each distinct length run
- * as one exact, unpadded batch (so both directions start and stop where PyTorch's packed
- * sequences do), their outputs and final states are scattered back, and steps past each
- * length are zeros ({@link Lengths}).
+ * argument, PyTorch's packed semantics in exact, unpadded pieces. A unidirectional model runs
+ * in time segments: rows sorted longest first, each segment runs the rows still active from
+ * one length to the next through every layer, each layer's state carried in place from
+ * segment to segment, so the weights are read once per step for all active rows however many
+ * lengths there are. A bidirectional model groups instead: the sequences of each distinct
+ * length run as one batch (the reverse direction starts at each sequence's own end). Outputs
+ * and final states are scattered back, and steps past each length are zeros ({@link Lengths}).
  */
 final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
     private final LayerKernels<C> kernels;
@@ -64,6 +67,10 @@ final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
                 group(a, null, 0, a.batch, a.seqLen);
                 return;
             }
+            if (spec.directions() == 1) {
+                segments(a);
+                return;
+            }
             int[] order = lengths.order();
             for (int from = 0; from < a.batch; ) {
                 int len = lengths.length(order[from]);
@@ -77,6 +84,66 @@ final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
             int width = spec.directions() * spec.outputHiddenSize();
             for (int t = 0; t < a.seqLen; t++) {
                 lengths.zeroInactive(a.y, t, width, 0, width);
+            }
+        }
+
+        /**
+         * A unidirectional call with lengths, in time segments: rows in {@link Lengths#order()}
+         * (longest first), so the rows active in a segment are a prefix; each segment runs from
+         * the previous one's end to the shortest active row's length, every layer starting from
+         * its state in {@code h0}/{@code c0} ({@code (L, N, .)} in row order) and writing the new
+         * state there in place. A row's state stops changing when its last segment ends.
+         */
+        private void segments(Call a) {
+            int[] order = lengths.order();
+            int batch = a.batch;
+            int layers = spec.numLayers();
+            int hOut = spec.outputHiddenSize();
+            int hidden = spec.hiddenSize();
+            int d = spec.inputSize();
+            boolean lstm = spec.mode().hasCellState();
+            h0 = grow(h0, "the hidden state (L x N x H)", layers, batch, hOut);
+            StateRows.load(a.h0, 0, layers, batch, order, 0, batch, hOut, 0, hOut, h0, hOut);
+            if (lstm) {
+                c0 = grow(c0, "the cell state (L x N x H)", layers, batch, hidden);
+                StateRows.load(a.c0, 0, layers, batch, order, 0, batch, hidden, 0, hidden, c0, hidden);
+            }
+            int n = batch;
+            for (int start = 0; ; ) {
+                while (n > 0 && lengths.length(order[n - 1]) <= start) {
+                    n--;
+                }
+                if (n == 0) {
+                    break;
+                }
+                int end = lengths.length(order[n - 1]);
+                int steps = end - start;
+                x = grow(x, "a segment's input (T x N x D)", steps, n, d);
+                StateRows.load(a.x, start, steps, batch, order, 0, n, d, 0, d, x, d);
+                float[] in = x;
+                for (int layer = 0; layer < layers; layer++) {
+                    float[] out;
+                    if (layer == layers - 1) {
+                        out = y = grow(y, "a segment's output (T x N x H)", steps, n, hOut);
+                    } else {
+                        between[layer % 2] = grow(between[layer % 2], "a layer's output (T x N x H)", steps, n, hOut);
+                        out = between[layer % 2];
+                    }
+                    int hAt = layer * batch * hOut;
+                    int cAt = layer * batch * hidden;
+                    kernels.runLayer(ctx, layer, steps, n, in, h0, hAt, lstm ? c0 : null, cAt, out, h0, hAt,
+                        lstm ? c0 : null, cAt);
+                    in = out;
+                }
+                StateRows.store(y, hOut, steps, n, order, 0, 0, hOut, a.y, start, batch, hOut);
+                start = end;
+            }
+            StateRows.store(h0, hOut, layers, batch, order, 0, 0, hOut, a.hN, 0, batch, hOut);
+            if (lstm && a.cN != null) {
+                StateRows.store(c0, hidden, layers, batch, order, 0, 0, hidden, a.cN, 0, batch, hidden);
+            }
+            for (int t = 0; t < a.seqLen; t++) {
+                lengths.zeroInactive(a.y, t, hOut, 0, hOut);
             }
         }
 
