@@ -80,7 +80,10 @@ public final class Streams {
                     Figures fb = clients(k, spec, frame, () -> {
                         StreamBatcher.Stream s = b.open();
                         float[] o = new float[spec.outputHiddenSize()];
-                        return x -> b.step(s, x, o);
+                        return x -> {
+                            b.step(s, x, o);
+                            return 1;
+                        };
                     });
                     long steps = b.stats().steps() - before;
                     long batches = b.stats().batches() - batchesBefore;
@@ -91,11 +94,18 @@ public final class Streams {
                         return f -> {
                             System.arraycopy(f, 0, x.array(), 0, f.length);
                             one.step(x, s);
+                            return 1;
                         };
                     }));
                     if (session != null) {
-                        onnx.add(clients(k, spec, frame, () -> session.stepper(spec.inputSize(), spec.numLayers(),
-                            spec.hiddenSize(), spec.mode().hasCellState())::step));
+                        onnx.add(clients(k, spec, frame, () -> {
+                            OrtRunner.Stepper st = session.stepper(spec.inputSize(), spec.numLayers(), spec.hiddenSize(),
+                                spec.mode().hasCellState());
+                            return f -> {
+                                st.step(f);
+                                return 1;
+                            };
+                        }));
                     }
                 }
             } catch (RuntimeException | ai.onnxruntime.OrtException e) {
@@ -126,14 +136,15 @@ public final class Streams {
      * {@code rnn bench --streams K --sequences}: K client threads, each calling forward on one
      * sequence (its own length, 1 to the shape's T) as fast as it is answered, against (a) a
      * {@link dev.rnnengine.api.SequenceBatcher} over one model and (b) the K threads calling
-     * {@link RnnModel#forward} directly on a 1-thread model. Sequences per second and p50/p99
-     * latency per call; modes alternated, medians of {@link #ROUNDS} rounds.
+     * {@link RnnModel#forward} directly on a 1-thread model. Throughput in time steps (the sum
+     * of the sequences' lengths) per second, as callers of short sequences finish more calls;
+     * p50/p99 latency per call; modes alternated, medians of {@link #ROUNDS} rounds.
      *
      * @return 0, or 1 when a shape failed
      */
     public static int sequences(List<Shapes.Shape> shapes, String backend, int k, int threads, long wait,
                                 PrintStream out, PrintStream err) throws InterruptedException {
-        StringBuilder t = new StringBuilder("| shape | callers | mode | sequences/s | p50 ms per call | p99 ms per call "
+        StringBuilder t = new StringBuilder("| shape | callers | mode | time steps/s | p50 ms per call | p99 ms per call "
             + "| mean batch |\n|---|---|---|---|---|---|---|\n");
         StringBuilder ratios = new StringBuilder();
         int failures = 0;
@@ -154,14 +165,20 @@ public final class Streams {
                     long batchesBefore = b.stats().batches();
                     Figures fb = clients(k, spec, new float[0], () -> {
                         Tensor x = sequence(spec, ids.getAndIncrement(), maxLen);
-                        return f -> b.forward(x);
+                        return f -> {
+                            b.forward(x);
+                            return x.size(0);
+                        };
                     });
                     long calls = b.stats().steps() - before;
                     long batches = b.stats().batches() - batchesBefore;
                     batched.add(new Figures(fb.stepsPerSecond(), fb.p50Ms(), fb.p99Ms(), (double) calls / Math.max(1, batches)));
                     direct.add(clients(k, spec, new float[0], () -> {
                         Tensor x = sequence(spec, ids.getAndIncrement(), maxLen);
-                        return f -> one.forward(x);
+                        return f -> {
+                            one.forward(x);
+                            return x.size(0);
+                        };
                     }));
                 }
             } catch (RuntimeException e) {
@@ -221,9 +238,9 @@ public final class Streams {
         return new Figures(s[m], p50[m], p99[m], mb[m]);
     }
 
-    /** A client's step function on one frame. */
+    /** A client's call on one frame; returns the time steps it ran (1 for a step, T for a sequence). */
     private interface Step {
-        void run(float[] x) throws Exception;
+        int run(float[] x) throws Exception;
     }
 
     private interface Client {
@@ -234,6 +251,7 @@ public final class Streams {
     private static Figures clients(int k, RnnSpec spec, float[] frame, Client client) throws InterruptedException {
         int[][] lat = new int[k][1 << 17]; // ns per step; a round holds fewer steps than this per stream
         int[] n = new int[k];
+        long[] units = new long[k];
         CyclicBarrier start = new CyclicBarrier(k);
         AtomicReference<Throwable> failed = new AtomicReference<>();
         long[] window = new long[2];
@@ -256,7 +274,7 @@ public final class Streams {
                     long end = System.nanoTime() + ROUND_NANOS;
                     long now = System.nanoTime();
                     while (now < end) {
-                        s.run(x);
+                        units[id] += s.run(x);
                         long t1 = System.nanoTime();
                         if (n[id] < lat[id].length) { // beyond the buffer: counted, latency not kept
                             lat[id][n[id]] = (int) Math.min(Integer.MAX_VALUE, t1 - now);
@@ -282,7 +300,7 @@ public final class Streams {
         if (failed.get() != null) {
             throw new IllegalStateException("a stream failed: " + failed.get(), failed.get());
         }
-        long total = Arrays.stream(n).asLongStream().sum();
+        long total = Arrays.stream(units).sum();
         int kept = 0;
         for (int i = 0; i < k; i++) {
             kept += Math.min(n[i], lat[i].length);

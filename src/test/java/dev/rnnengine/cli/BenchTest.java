@@ -148,7 +148,7 @@ class BenchTest {
         assertTrue(Double.parseDouble(batcher.split("\\|")[4].trim()) > 0
             && Double.parseDouble(direct.split("\\|")[4].trim()) > 0, r.out());
         assertTrue(Double.parseDouble(batcher.split("\\|")[7].trim()) > 1, "sequences of several callers batched: " + batcher);
-        assertTrue(r.out().contains("sequences of 1 to 12 steps"), r.out());
+        assertTrue(r.out().contains("sequences of 1 to 12 steps") && r.out().contains("| time steps/s |"), r.out());
     }
 
     /**
