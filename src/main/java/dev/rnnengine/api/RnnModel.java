@@ -14,6 +14,8 @@ import dev.rnnengine.internal.Sizes;
 import dev.rnnengine.internal.SlotPool;
 import dev.rnnengine.io.MalformedFileException;
 import dev.rnnengine.io.ModelFile;
+import dev.rnnengine.io.OnnxGraph;
+import dev.rnnengine.io.OnnxImport;
 import dev.rnnengine.io.SafetensorsFile;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -45,12 +47,14 @@ public final class RnnModel implements AutoCloseable {
     private final long weightBytes;
     private final CallGuard guard = new CallGuard("model");
     private final SlotPool<Staging> stagingPool = new SlotPool<>(32);
+    private final OnnxGraph onnx;
 
-    private RnnModel(RnnSpec spec, PreparedModel prepared, Precision precision, long weightBytes) {
+    private RnnModel(RnnSpec spec, PreparedModel prepared, Precision precision, long weightBytes, OnnxGraph onnx) {
         this.spec = spec;
         this.prepared = prepared;
         this.precision = precision;
         this.weightBytes = weightBytes;
+        this.onnx = onnx;
     }
 
     /**
@@ -110,6 +114,20 @@ public final class RnnModel implements AutoCloseable {
     public static RnnModel load(Path path, EngineOptions options, Map<String, String> metadataOverrides)
             throws IOException {
         Objects.requireNonNull(options, "options");
+        if (isOnnx(path)) {
+            if (!metadataOverrides.isEmpty()) {
+                throw new IllegalArgumentException("metadata overrides " + metadataOverrides.keySet() + " do not apply to an "
+                    + "ONNX file, whose graph says its layout");
+            }
+            OnnxGraph g = OnnxImport.read(path);
+            List<LayerWeights> weights;
+            try {
+                weights = layerWeights(g.spec(), g.stateDict());
+            } catch (IllegalArgumentException e) {
+                throw new MalformedFileException(path, e.getMessage());
+            }
+            return prepare(g.spec(), weights, options, Map.of(), g);
+        }
         try (SafetensorsFile f = SafetensorsFile.open(path)) {
             ModelFile m = ModelFile.read(f, metadataOverrides);
             List<LayerWeights> weights;
@@ -118,7 +136,7 @@ public final class RnnModel implements AutoCloseable {
             } catch (IllegalArgumentException e) { // the file's tensors do not fit its spec
                 throw new MalformedFileException(path, e.getMessage());
             }
-            return prepare(m.spec(), weights, inFilePrecision(m, options), m.quantized());
+            return prepare(m.spec(), weights, inFilePrecision(m, options), m.quantized(), null);
         }
     }
 
@@ -136,7 +154,7 @@ public final class RnnModel implements AutoCloseable {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(options, "options");
         return prepare(file.spec(), layerWeights(file.spec(), file.stateDict()), inFilePrecision(file, options),
-            file.quantized());
+            file.quantized(), null);
     }
 
     private static EngineOptions inFilePrecision(ModelFile m, EngineOptions options) {
@@ -173,7 +191,7 @@ public final class RnnModel implements AutoCloseable {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(stateDict, "stateDict");
         Objects.requireNonNull(options, "options");
-        return prepare(spec, layerWeights(spec, stateDict), options, Map.of());
+        return prepare(spec, layerWeights(spec, stateDict), options, Map.of(), null);
     }
 
     /**
@@ -204,7 +222,7 @@ public final class RnnModel implements AutoCloseable {
     }
 
     private static RnnModel prepare(RnnSpec spec, List<LayerWeights> fp32, EngineOptions options,
-                                    Map<String, QuantizedMatrix> quantized) {
+                                    Map<String, QuantizedMatrix> quantized, OnnxGraph onnx) {
         List<LayerWeights> weights = new ArrayList<>();
         long bytes = 0;
         for (int i = 0; i < fp32.size(); i++) { // quantized once, here, for every backend
@@ -216,7 +234,128 @@ public final class RnnModel implements AutoCloseable {
             bytes += w.bytes();
         }
         return new RnnModel(spec, Backends.prepare(options.backend(), spec, weights, options.threads()),
-            options.precision(), bytes);
+            options.precision(), bytes, onnx);
+    }
+
+    /** True for a path naming an ONNX file ({@code .onnx}); anything else is read as safetensors. */
+    static boolean isOnnx(Path path) {
+        Path name = path.getFileName();
+        return name != null && name.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
+    }
+
+    /**
+     * The ONNX graph this model was loaded from, or null for a safetensors model.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
+    public OnnxGraph onnxGraph() {
+        guard.checkOpen();
+        return onnx;
+    }
+
+    /**
+     * Runs an ONNX-loaded model as its graph does: {@code inputs} by the graph's input names
+     * (the sequences, and the initial states if the graph has them), {@code sequenceLens} for
+     * a graph with a {@code sequence_lens} input (else null), and the outputs by the graph's
+     * output names with ONNX's shapes (a node's {@code Y} as {@code (T, dirs, N, H)}).
+     *
+     * @throws IllegalStateException if the model is closed or was not loaded from ONNX
+     * @throws IllegalArgumentException if an input is missing, unknown or misshapen (PyTorch's
+     *         messages for shapes), or sequence_lens is missing or given where the graph has none
+     */
+    public Map<String, Tensor> runGraph(Map<String, Tensor> inputs, int[] sequenceLens) {
+        guard.checkOpen();
+        if (onnx == null) {
+            throw new IllegalStateException("the model was not loaded from an ONNX file: call forward");
+        }
+        Objects.requireNonNull(inputs, "inputs");
+        java.util.Set<String> known = new java.util.HashSet<>();
+        known.add(onnx.input());
+        if (onnx.h0() != null) {
+            known.add(onnx.h0());
+        }
+        if (onnx.c0() != null) {
+            known.add(onnx.c0());
+        }
+        for (String k : inputs.keySet()) {
+            if (!known.contains(k)) {
+                throw new IllegalArgumentException("the graph has no float input '" + k + "'; its inputs: " + known
+                    + (onnx.lengths() == null ? "" : " and sequence_lens '" + onnx.lengths() + "'"));
+            }
+        }
+        for (String k : known) {
+            if (inputs.get(k) == null) {
+                throw new IllegalArgumentException("graph input '" + k + "' is missing");
+            }
+        }
+        if ((onnx.lengths() == null) != (sequenceLens == null)) {
+            throw new IllegalArgumentException(onnx.lengths() == null ? "the graph has no sequence_lens input"
+                : "graph input '" + onnx.lengths() + "' (sequence_lens) is missing");
+        }
+        Tensor x = inputs.get(onnx.input());
+        if (x.dim() != 3) {
+            throw new IllegalArgumentException("graph input '" + onnx.input() + "' must be 3-D " + (spec.batchFirst()
+                ? "(N, T, D)" : "(T, N, D)") + ", got " + x.shapeString());
+        }
+        boolean batchMajor = onnx.layout() == 1; // states (N, dirs, H) in the graph, (dirs, N, H) here
+        Tensor h0 = onnx.h0() == null ? null : inputs.get(onnx.h0());
+        Tensor c0 = onnx.c0() == null ? null : inputs.get(onnx.c0());
+        RnnOutput r = forward(x, batchMajor ? swap01(h0, onnx.h0()) : h0, batchMajor ? swap01(c0, onnx.c0()) : c0,
+            sequenceLens);
+        Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        for (OnnxGraph.Output o : onnx.outputs()) {
+            out.put(o.name(), switch (o.kind()) {
+                case OUTPUT -> r.output();
+                case H_N -> batchMajor ? swap01(r.hN(), o.name()) : r.hN();
+                case C_N -> batchMajor ? swap01(r.cN(), o.name()) : r.cN();
+                case Y -> nodeY(r.output(), batchMajor);
+            });
+        }
+        return out;
+    }
+
+    /** A 3-D tensor with its first two axes swapped (null stays null). */
+    private static Tensor swap01(Tensor t, String name) {
+        if (t == null) {
+            return null;
+        }
+        if (t.dim() != 3) {
+            throw new IllegalArgumentException("graph input '" + name + "' must be 3-D, got " + t.shapeString());
+        }
+        int a = t.size(0);
+        int b = t.size(1);
+        int c = t.size(2);
+        float[] out = new float[a * b * c];
+        for (int i = 0; i < a; i++) {
+            for (int j = 0; j < b; j++) {
+                for (int k = 0; k < c; k++) {
+                    out[(j * a + i) * c + k] = t.get((i * b + j) * c + k);
+                }
+            }
+        }
+        return Tensor.of(out, b, a, c);
+    }
+
+    /** The engine's output as an ONNX node's Y: (T, dirs, N, H), or (N, T, dirs, H) in layout 1. */
+    private Tensor nodeY(Tensor y, boolean batchMajor) {
+        boolean bf = spec.batchFirst();
+        int t = y.size(bf ? 1 : 0);
+        int n = y.size(bf ? 0 : 1);
+        int dirs = spec.directions();
+        int h = spec.outputHiddenSize();
+        float[] out = new float[t * dirs * n * h];
+        for (int s = 0; s < t; s++) {
+            for (int i = 0; i < n; i++) {
+                int from = (bf ? i * t + s : s * n + i) * dirs * h;
+                for (int d = 0; d < dirs; d++) {
+                    int to = batchMajor ? ((i * t + s) * dirs + d) * h : ((s * dirs + d) * n + i) * h;
+                    for (int k = 0; k < h; k++) {
+                        out[to + k] = y.get(from + d * h + k);
+                    }
+                }
+            }
+        }
+        return batchMajor ? Tensor.of(out, n, t, dirs, h) : Tensor.of(out, t, dirs, n, h);
     }
 
     /**

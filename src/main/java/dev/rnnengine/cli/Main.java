@@ -178,6 +178,38 @@ public final class Main {
         UserFiles.checkOutput(outputPath, modelPath, inputPath);
         try (RnnModel model = RnnModel.load(modelPath, engineOptions(o), overrides(o));
              SafetensorsFile in = SafetensorsFile.open(inputPath)) {
+            if (model.onnxGraph() != null) { // the graph's own input and output names
+                dev.rnnengine.io.OnnxGraph g = model.onnxGraph();
+                Map<String, dev.rnnengine.core.Tensor> inputs = new java.util.LinkedHashMap<>();
+                for (String name : new String[] {g.input(), g.h0(), g.c0()}) {
+                    if (name != null) {
+                        if (!in.contains(name)) {
+                            throw new dev.rnnengine.io.MalformedFileException(inputPath, "no tensor '" + name
+                                + "', an input of the ONNX graph");
+                        }
+                        inputs.put(name, in.floats(name));
+                    }
+                }
+                int[] lengths = null;
+                if (g.lengths() != null) {
+                    if (!in.contains(g.lengths())) {
+                        throw new dev.rnnengine.io.MalformedFileException(inputPath, "no tensor '" + g.lengths()
+                            + "', the ONNX graph's sequence_lens");
+                    }
+                    long[] l = in.longs(g.lengths());
+                    lengths = new int[l.length];
+                    for (int k = 0; k < l.length; k++) {
+                        if (l[k] < 0 || l[k] > Integer.MAX_VALUE) {
+                            throw new IllegalArgumentException(g.lengths() + "[" + k + "] = " + l[k] + " is not a length");
+                        }
+                        lengths[k] = (int) l[k];
+                    }
+                }
+                SafetensorsWriter w = new SafetensorsWriter();
+                model.runGraph(inputs, lengths).forEach(w::put);
+                w.write(outputPath);
+                return 0;
+            }
             InputFile i = InputFile.read(in);
             RnnOutput r = model.forward(i.input(), i.h0(), i.c0(), i.lengths());
             SafetensorsWriter w = new SafetensorsWriter().put("output", r.output()).put("h_n", r.hN());
@@ -192,11 +224,17 @@ public final class Main {
     private static int info(Options o, PrintStream out) throws IOException, UsageException {
         Path path = Path.of(o.positional(0, "model file"));
         RnnSpec s;
-        Precision inFile;
-        try (SafetensorsFile f = SafetensorsFile.open(path)) {
-            ModelFile mf = ModelFile.read(f, overrides(o));
-            s = mf.spec();
-            inFile = mf.precision();
+        Precision inFile = Precision.FP32;
+        dev.rnnengine.io.OnnxGraph graph = null;
+        if (path.getFileName() != null && path.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")) {
+            graph = dev.rnnengine.io.OnnxImport.read(path);
+            s = graph.spec();
+        } else {
+            try (SafetensorsFile f = SafetensorsFile.open(path)) {
+                ModelFile mf = ModelFile.read(f, overrides(o));
+                s = mf.spec();
+                inFile = mf.precision();
+            }
         }
         out.println("model:        " + path);
         out.println("mode:         " + s.mode() + " (torch.nn." + s.mode().moduleName() + ", nonlinearity=" + s.nonlinearity() + ")");
@@ -218,6 +256,16 @@ public final class Main {
         Precision held = inFile != Precision.FP32 ? inFile : engineOptions(o).precision();
         if (inFile != Precision.FP32) {
             out.println("file:         " + inFile.label() + " weight matrices (rnn quantize): it loads in " + inFile.label());
+        }
+        if (graph != null) {
+            StringBuilder outs = new StringBuilder();
+            for (dev.rnnengine.io.OnnxGraph.Output x : graph.outputs()) {
+                outs.append(outs.length() == 0 ? "" : ", ").append('\'').append(x.name()).append("' (").append(x.kind())
+                    .append(')');
+            }
+            out.println("onnx:         opset " + graph.opset() + "; inputs '" + graph.input() + "'"
+                + (graph.h0() == null ? "" : ", '" + graph.h0() + "'") + (graph.c0() == null ? "" : ", '" + graph.c0() + "'")
+                + (graph.lengths() == null ? "" : ", '" + graph.lengths() + "' (sequence_lens)") + "; outputs " + outs);
         }
         StringBuilder w = new StringBuilder("weights:      ");
         for (Precision p : Precision.values()) { // codes, int8's scale per row, fp32 biases

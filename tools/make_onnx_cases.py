@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""ONNX import test cases (OnnxImportTest): src/test/resources/onnx/{torch,node}/<case>/.
+
+torch/: nn.RNN/LSTM/GRU modules exported by torch.onnx.export in the configurations the importer
+reads (1-3 layers, bidirectional, batch_first, with and without h0/c0, opsets 7 to 17: what
+PyTorch 1.13 writes), each with model.onnx, input.safetensors (the graph's input names) and
+expected.safetensors (PyTorch's outputs under the graph's output names).
+
+node/: the ONNX backend node tests for the recurrent ops, generated from the onnx package's own
+case scripts (onnx.backend.test.case.node.{lstm,gru,rnn}), with W, R, B and P moved from graph
+inputs to initializers (the importer reads weights as constants); expected outputs are onnx's
+numpy reference.
+
+Run from the repository root with Debian's python3-torch and python3-onnx:
+    /usr/bin/python3 tools/make_onnx_cases.py
+"""
+import io
+import json
+import pathlib
+import shutil
+import struct
+
+import numpy as np
+import onnx
+import torch
+from onnx import helper, numpy_helper
+
+OUT = pathlib.Path("src/test/resources/onnx")
+
+
+def save_safetensors(path, tensors):
+    header, blobs, at = {}, [], 0
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        if a.dtype in (np.int32, np.int64):
+            a, dtype = a.astype("<i8"), "I64"
+        else:
+            a, dtype = a.astype("<f4"), "F32"
+        b = a.tobytes()
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    path.write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def torch_cases():
+    torch.manual_seed(7)
+    cells = [("LSTM", {}), ("GRU", {}), ("RNN", {"nonlinearity": "tanh"}), ("RNN", {"nonlinearity": "relu"})]
+    opsets = [7, 9, 10, 11, 12, 13, 14, 15, 16, 17]
+    n = 0
+    for ci, (cell, kw) in enumerate(cells):
+        for v in range(6):
+            layers = 1 + (ci + v) % 3
+            bidir = v % 2 == 1
+            batch_first = v in (2, 3, 5)
+            with_state = v in (1, 3, 4)
+            opset = opsets[(ci * 6 + v) % len(opsets)]
+            m = getattr(torch.nn, cell)(5, 6, num_layers=layers, bidirectional=bidir, batch_first=batch_first, **kw).eval()
+            T, N = 4, 3
+            x = torch.randn(N, T, 5) if batch_first else torch.randn(T, N, 5)
+            dirs = 2 if bidir else 1
+            names_in, args, feed = ["input"], [x], {"input": x}
+            if with_state:
+                h0 = torch.randn(layers * dirs, N, 6)
+                feed["h0"] = h0
+                if cell == "LSTM":
+                    c0 = torch.randn(layers * dirs, N, 6)
+                    feed["c0"] = c0
+                    args.append((h0, c0))
+                    names_in += ["h0", "c0"]
+                else:
+                    args.append(h0)
+                    names_in.append("h0")
+            names_out = ["output", "h_n"] + (["c_n"] if cell == "LSTM" else [])
+            dyn = {"input": {0: "N", 1: "T"} if batch_first else {0: "T", 1: "N"}}
+            f = io.BytesIO()
+            try:
+                torch.onnx.export(m, tuple(args), f, input_names=names_in, output_names=names_out, opset_version=opset,
+                                  dynamic_axes=dyn)
+            except Exception as e:  # an opset this PyTorch cannot write for the module
+                print(f"skipped {cell} opset {opset}: {type(e).__name__}: {e}".splitlines()[0])
+                continue
+            with torch.no_grad():
+                out = m(*args)
+            outs = {"output": out[0]}
+            if cell == "LSTM":
+                outs["h_n"], outs["c_n"] = out[1]
+            else:
+                outs["h_n"] = out[1]
+            name = f"{n:02d}_{cell.lower()}{kw.get('nonlinearity', '')}_l{layers}{'_bi' if bidir else ''}" \
+                   f"{'_bf' if batch_first else ''}{'_h0' if with_state else ''}_op{opset}"
+            d = OUT / "torch" / name
+            d.mkdir(parents=True)
+            (d / "model.onnx").write_bytes(f.getvalue())
+            save_safetensors(d / "input.safetensors", {k: t.numpy() for k, t in feed.items()})
+            save_safetensors(d / "expected.safetensors", {k: t.detach().numpy() for k, t in outs.items()})
+            n += 1
+    print(f"{n} torch.onnx.export cases")
+
+
+WEIGHTS = {"W", "R", "B", "P"}
+
+
+def node_cases():
+    from onnx.backend.test.case.node import gru, lstm, rnn
+    count = [0]
+
+    def expect(node, inputs, outputs, name):
+        graph_inputs, inits, feed = [], [], {}
+        for i, (iname, value) in enumerate(zip(node.input, inputs)):
+            if not iname:
+                continue
+            if iname in WEIGHTS:
+                inits.append(numpy_helper.from_array(value, iname))
+            else:
+                graph_inputs.append(helper.make_tensor_value_info(iname, helper.np_dtype_to_tensor_dtype(value.dtype)
+                                                                  if hasattr(helper, "np_dtype_to_tensor_dtype")
+                                                                  else onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[value.dtype],
+                                                                  value.shape))
+                feed[iname] = value
+        names = [o for o in node.output if o]
+        graph_outputs = [helper.make_tensor_value_info(o, onnx.TensorProto.FLOAT, v.shape) for o, v in zip(names, outputs)]
+        g = helper.make_graph([node], name, graph_inputs, graph_outputs, inits)
+        model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)])
+        d = OUT / "node" / name
+        d.mkdir(parents=True)
+        (d / "model.onnx").write_bytes(model.SerializeToString())
+        save_safetensors(d / "input.safetensors", feed)
+        save_safetensors(d / "expected.safetensors", dict(zip(names, outputs)))
+        count[0] += 1
+
+    np.random.seed(3)
+    for module in (lstm, gru, rnn):
+        module.expect = expect
+        for cls in module.Base.__subclasses__() if hasattr(module, "Base") else []:
+            pass
+    for module, cls_name in ((lstm, "LSTM"), (gru, "GRU"), (rnn, "RNN")):
+        cls = getattr(module, cls_name)
+        for attr in sorted(dir(cls)):
+            if attr.startswith("export"):
+                getattr(cls, attr)()
+    print(f"{count[0]} ONNX node test cases")
+
+
+if __name__ == "__main__":
+    shutil.rmtree(OUT, ignore_errors=True)
+    torch_cases()
+    node_cases()
