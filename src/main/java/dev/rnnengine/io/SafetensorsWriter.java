@@ -20,7 +20,7 @@ public final class SafetensorsWriter {
     /** One tensor's values, copied when added: floats, longs, int8 codes or half-float bits. */
     private record Entry(DType dtype, int[] shape, float[] floats, long[] longs, byte[] int8s, short[] halves) {
         long bytes() {
-            return dtype.size * Tensor.numel(shape);
+            return (long) dtype.size * Tensor.numel(shape); // long: outputs of 2 GiB and more
         }
     }
 
