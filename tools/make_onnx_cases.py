@@ -144,7 +144,64 @@ def node_cases():
     print(f"{count[0]} ONNX node test cases")
 
 
+def newer_opsets():
+    """Opsets 18 to 22, which PyTorch 1.13 cannot write: opset-17 exports with the opset import
+    raised (the operators these graphs use changed only in the types they accept since 17)."""
+    src = sorted((OUT / "torch").glob("*_op17"))[0]
+    for opset in (18, 19, 20, 21, 22):
+        m = onnx.load(str(src / "model.onnx"))
+        for o in m.opset_import:
+            if o.domain in ("", "ai.onnx"):
+                o.version = opset
+        d = OUT / "torch" / (src.name.replace("_op17", f"_op{opset}"))
+        d.mkdir(parents=True)
+        (d / "model.onnx").write_bytes(m.SerializeToString())
+        shutil.copy(src / "input.safetensors", d / "input.safetensors")
+        shutil.copy(src / "expected.safetensors", d / "expected.safetensors")
+    print("5 cases at opsets 18-22")
+
+
+def bad_cases():
+    """Malformed or unsupported graphs the importer must refuse with one clear line."""
+    d = OUT / "bad"
+    d.mkdir(parents=True)
+    W = numpy_helper.from_array(np.ones((1, 8, 3), np.float32), "W")
+    R = numpy_helper.from_array(np.ones((1, 8, 2), np.float32), "R")
+    X = helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, [4, 1, 3])
+    Y = helper.make_tensor_value_info("Y_h", onnx.TensorProto.FLOAT, [1, 1, 2])
+    op = [helper.make_opsetid("", 14)]
+
+    def save(name, nodes, inits, inputs=(X,), outputs=(Y,)):
+        g = helper.make_graph(nodes, name, list(inputs), list(outputs), inits)
+        (d / f"{name}.onnx").write_bytes(helper.make_model(g, opset_imports=op).SerializeToString())
+
+    lstm = helper.make_node("LSTM", ["X", "W", "R"], ["", "Y_h"], hidden_size=2)
+    save("missing_initializer", [lstm], [W])
+    a = helper.make_node("Identity", ["B2"], ["B1"])
+    b = helper.make_node("Identity", ["B1"], ["B2"])
+    save("cycle", [a, b, helper.make_node("LSTM", ["X", "W", "R", "B1"], ["", "Y_h"], hidden_size=2)], [W, R])
+    ext = numpy_helper.from_array(np.ones((1, 8, 2), np.float32), "R")
+    ext.ClearField("raw_data")
+    ext.data_location = onnx.TensorProto.EXTERNAL
+    e = ext.external_data.add()
+    e.key, e.value = "location", "../../etc/passwd"
+    save("external_data", [lstm], [W, ext])
+    save("unsupported_op", [helper.make_node("Relu", ["X"], ["X2"]),
+                            helper.make_node("LSTM", ["X2", "W", "R"], ["", "Y_h"], hidden_size=2)], [W, R])
+    save("clip", [helper.make_node("LSTM", ["X", "W", "R"], ["", "Y_h"], hidden_size=2, clip=3.0)], [W, R])
+    save("input_forget", [helper.make_node("LSTM", ["X", "W", "R"], ["", "Y_h"], hidden_size=2, input_forget=1)], [W, R])
+    save("activations", [helper.make_node("LSTM", ["X", "W", "R"], ["", "Y_h"], hidden_size=2,
+                                          activations=["Sigmoid", "Relu", "Tanh"])], [W, R])
+    save("reverse", [helper.make_node("LSTM", ["X", "W", "R"], ["", "Y_h"], hidden_size=2, direction="reverse")], [W, R])
+    save("weights_as_inputs", [lstm], [], inputs=(X, helper.make_tensor_value_info("W", onnx.TensorProto.FLOAT, [1, 8, 3]),
+                                                  helper.make_tensor_value_info("R", onnx.TensorProto.FLOAT, [1, 8, 2])))
+    save("wrong_weight_shape", [lstm], [W, numpy_helper.from_array(np.ones((1, 8, 3), np.float32), "R")])
+    print("10 bad cases")
+
+
 if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
     torch_cases()
+    newer_opsets()
     node_cases()
+    bad_cases()

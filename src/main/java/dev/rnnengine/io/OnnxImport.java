@@ -716,7 +716,7 @@ public final class OnnxImport {
             float[] w = weights(n, 1, "W", dirs, gates * h, -1);
             int inputSize = w.length / (dirs * gates * h);
             float[] r = weights(n, 2, "R", dirs, gates * h, h);
-            float[] b = in(n, 3) == null ? null : weights(n, 3, "B", dirs, 2 * gates * h, 1);
+            float[] b = in(n, 3) == null ? null : weights(n, 3, "B", dirs, 2 * gates * h, 0);
             String lengths = null;
             V sl = in(n, 4);
             if (sl != null) {
@@ -788,7 +788,7 @@ public final class OnnxImport {
             return mode;
         }
 
-        /** A weight input: a constant (dirs, rows, cols) tensor; cols -1 takes it from the tensor. */
+        /** A weight input: a constant (dirs, rows, cols) tensor; cols -1 takes it from the tensor, 0 means (dirs, rows). */
         private float[] weights(OnnxProto.Node n, int i, String name, int dirs, int rows, int cols) throws Refused {
             V v = in(n, i);
             if (!(v instanceof Const c) || c.floats() == null) {
@@ -796,11 +796,11 @@ public final class OnnxImport {
                     + (isInput(v) ? " (it is graph input '" + inputName(v) + "')" : ""));
             }
             long[] d = c.dims();
-            boolean ok = cols == 1 ? d.length == 2 && d[0] == dirs && d[1] == rows
+            boolean ok = cols == 0 ? d.length == 2 && d[0] == dirs && d[1] == rows
                 : d.length == 3 && d[0] == dirs && d[1] == rows && (cols < 0 ? d[2] > 0 : d[2] == cols);
             if (!ok) {
                 throw new Refused(what(n) + ": " + name + " is " + Arrays.toString(d) + ", expected [" + dirs + ", " + rows
-                    + (cols == 1 ? "" : ", " + (cols < 0 ? "input_size" : cols)) + "]");
+                    + (cols == 0 ? "" : ", " + (cols < 0 ? "input_size" : cols)) + "]");
             }
             return c.floats();
         }

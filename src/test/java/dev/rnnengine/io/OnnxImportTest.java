@@ -104,6 +104,110 @@ class OnnxImportTest {
         }
     }
 
+    static Stream<Arguments> badFiles() {
+        return Stream.of(
+            Arguments.of("missing_initializer", "reads 'R', which no earlier node, initializer or graph input defines"),
+            Arguments.of("cycle", "reads 'B2', which no earlier node"),
+            Arguments.of("external_data", "external file, which is not supported"),
+            Arguments.of("unsupported_op", "operator Relu is not one the importer reads"),
+            Arguments.of("clip", "clip (cell clipping) is not supported"),
+            Arguments.of("input_forget", "input_forget=1"),
+            Arguments.of("activations", "activations [Sigmoid, Relu, Tanh]"),
+            Arguments.of("reverse", "direction 'reverse'"),
+            Arguments.of("weights_as_inputs", "W must be a float initializer or constant (it is graph input 'W')"),
+            Arguments.of("wrong_weight_shape", "R is [1, 8, 3], expected [1, 8, 2]"));
+    }
+
+    /** Unsupported or inconsistent graphs: one line naming what, on load and through the CLI. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badFiles")
+    void aGraphTheEngineDoesNotRunIsRefusedInOneLine(String file, String message) {
+        Path model = ROOT.resolve("bad").resolve(file + ".onnx");
+        MalformedFileException e = assertThrows(MalformedFileException.class,
+            () -> RnnModel.load(model, EngineOptions.defaults(), Map.of()).close());
+        assertTrue(e.getMessage().contains(message) && !e.getMessage().contains("\n"), e.getMessage());
+        Fixtures.Cli cli = Fixtures.cli("info", model.toString());
+        assertEquals(1, cli.code(), cli.out());
+        assertEquals(1, cli.err().strip().lines().count(), cli.err());
+        assertTrue(cli.err().contains(message), cli.err());
+    }
+
+    /** Broken bytes: truncated, wrong wire types, lengths past the end, garbage; one line each, never a crash. */
+    @Test
+    void malformedBytesAreRefusedInOneLine() throws Exception {
+        byte[] good = Files.readAllBytes(ROOT.resolve("torch").resolve("01_lstm_l2_bi_h0_op9").resolve("model.onnx"));
+        Map<String, byte[]> bad = new LinkedHashMap<>();
+        bad.put("truncated", java.util.Arrays.copyOf(good, good.length / 2));
+        bad.put("empty", new byte[0]);
+        bad.put("wrong wire type", new byte[] {0x3a & ~7, 1}); // field 7 (the graph) as a varint
+        bad.put("a length past the end", new byte[] {0x3a, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0f, 0});
+        bad.put("a varint of 11 bytes", new byte[] {0x08, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80,
+            (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x01});
+        bad.put("a group", new byte[] {0x0b, 0x0c});
+        bad.put("text", "ir_version: 8\ngraph { }".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (Map.Entry<String, byte[]> e : bad.entrySet()) {
+            Path f = dir.resolve("bad.onnx");
+            Files.write(f, e.getValue());
+            MalformedFileException x = assertThrows(MalformedFileException.class, () -> OnnxImport.read(f), e.getKey());
+            assertTrue(!x.getMessage().contains("\n") && x.getMessage().contains("bad.onnx"), e.getKey() + ": " + x.getMessage());
+        }
+    }
+
+    /** rnn infer on an ONNX model reads the graph's input names and writes its output names, with ONNX's shapes. */
+    @Test
+    void theCliRunsAnOnnxModelWithTheGraphsNames() throws Exception {
+        for (String c : List.of("torch/15_rnntanh_l3_bi_bf_h0_op13", "node/test_lstm_batchwise")) {
+            Path d = ROOT.resolve(c);
+            Path out = dir.resolve("out.safetensors");
+            Fixtures.Cli r = Fixtures.cli("infer", "--model", d.resolve("model.onnx").toString(), "--input",
+                d.resolve("input.safetensors").toString(), "--output", out.toString(), "--backend", "scalar");
+            assertEquals(0, r.code(), r.err());
+            Map<String, Tensor> expected = tensors(d.resolve("expected.safetensors"), new HashMap<>());
+            Map<String, Tensor> got = tensors(out, new HashMap<>());
+            assertEquals(expected.keySet(), got.keySet(), c);
+            for (String k : expected.keySet()) {
+                Fixtures.assertClose(c + " " + k, expected.get(k), got.get(k));
+            }
+            Fixtures.Cli info = Fixtures.cli("info", d.resolve("model.onnx").toString());
+            assertTrue(info.out().contains("onnx:") && info.out().contains("outputs '"), info.out());
+        }
+        Path d = ROOT.resolve("torch/13_rnntanh_l1_bi_h0_op11");
+        Fixtures.Cli missing = Fixtures.cli("infer", "--model", d.resolve("model.onnx").toString(), "--input",
+            ROOT.resolve("torch/00_lstm_l1_op7/input.safetensors").toString(), "--output", dir.resolve("o").toString());
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("no tensor 'h0', an input of the ONNX graph"), missing.err());
+    }
+
+    /** Every reference model exported by {@code rnn export --onnx} loads back as the same module, to the bit on scalar. */
+    @Test
+    void exportedModelsLoadBack() throws Exception {
+        int n = 0;
+        for (Path c : Fixtures.goldenCases()) {
+            ModelFile mf;
+            Map<String, Tensor> sd = new HashMap<>();
+            try (SafetensorsFile f = SafetensorsFile.open(c.resolve("model.safetensors"))) {
+                mf = ModelFile.read(f, Map.of());
+                mf.stateDict().forEach((k, v) -> sd.put(k, Tensor.of(v.toArray(), v.shape())));
+            }
+            if (mf.spec().projSize() > 0) {
+                continue;
+            }
+            Path onnx = dir.resolve("m.onnx");
+            Files.write(onnx, OnnxExport.write(mf.spec(), sd));
+            Tensor x = dev.rnnengine.bench.StateDicts.randn(n, 3, 2, mf.spec().inputSize());
+            try (RnnModel a = RnnModel.create(mf.spec(), sd, new EngineOptions("scalar", 1));
+                 RnnModel b = RnnModel.load(onnx, new EngineOptions("scalar", 1), Map.of())) {
+                dev.rnnengine.core.RnnSpec s = mf.spec(); // the export writes B always (zeros without bias)
+                assertEquals(new dev.rnnengine.core.RnnSpec(s.mode(), s.inputSize(), s.hiddenSize(), s.numLayers(), true,
+                    s.batchFirst(), s.bidirectional(), 0), b.spec(), c.toString());
+                Fixtures.assertSame(c + " output", a.forward(x).output(), b.runGraph(Map.of("input", x), null).get("output"));
+                Fixtures.assertSame(c + " h_n", a.forward(x).hN(), b.runGraph(Map.of("input", x), null).get("h_n"));
+            }
+            n++;
+        }
+        assertTrue(n >= 40, "exported and loaded back: " + n);
+    }
+
     /** ONNX Runtime runs the same files to the same outputs: the cases are what they say. */
     @Test
     void onnxRuntimeAgreesOnEveryCaseItRuns() throws Exception {
