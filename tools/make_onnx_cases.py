@@ -161,6 +161,56 @@ def newer_opsets():
     print("5 cases at opsets 18-22")
 
 
+def sequence_lens_cases():
+    """sequence_lens as a graph input (torch.onnx.export never writes one): an ONNX LSTM and GRU
+    node holding a PyTorch module's weights, expected outputs from PyTorch's packed sequences."""
+    torch.manual_seed(11)
+    for cell, order in (("LSTM", [0, 3, 1, 2]), ("GRU", [1, 0, 2])):  # ONNX gate k is PyTorch gate order[k]
+        m = getattr(torch.nn, cell)(3, 4, bidirectional=True).eval()
+        g = 4 if cell == "LSTM" else 3
+        T, N, H = 5, 3, 4
+        lengths = [5, 2, 4]
+        x = torch.randn(T, N, 3)
+        for t in range(T):
+            for i in range(N):
+                if t >= lengths[i]:
+                    x[t, i] = 0
+        with torch.no_grad():
+            packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=False)
+            y, hn = m(packed)
+            y, _ = torch.nn.utils.rnn.pad_packed_sequence(y, total_length=T)
+        hn = hn[0] if cell == "LSTM" else hn
+
+        def onnx_order(w):
+            blocks = w.reshape(g, H, *w.shape[1:])
+            return np.concatenate([blocks[k] for k in order], axis=0)
+
+        W = np.stack([onnx_order(getattr(m, "weight_ih_l0" + s).detach().numpy()) for s in ("", "_reverse")])
+        R = np.stack([onnx_order(getattr(m, "weight_hh_l0" + s).detach().numpy()) for s in ("", "_reverse")])
+        B = np.stack([np.concatenate([onnx_order(getattr(m, "bias_ih_l0" + s).detach().numpy()),
+                                      onnx_order(getattr(m, "bias_hh_l0" + s).detach().numpy())]) for s in ("", "_reverse")])
+        attrs = {"hidden_size": H, "direction": "bidirectional"}
+        if cell == "GRU":
+            attrs["linear_before_reset"] = 1
+        node = helper.make_node(cell, ["X", "W", "R", "B", "seq_lens"], ["Y", "Y_h"], **attrs)
+        graph = helper.make_graph(
+            [node], f"{cell.lower()}_sequence_lens",
+            [helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, [T, N, 3]),
+             helper.make_tensor_value_info("seq_lens", onnx.TensorProto.INT32, [N])],
+            [helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, [T, 2, N, H]),
+             helper.make_tensor_value_info("Y_h", onnx.TensorProto.FLOAT, [2, N, H])],
+            [numpy_helper.from_array(W.astype(np.float32), "W"), numpy_helper.from_array(R.astype(np.float32), "R"),
+             numpy_helper.from_array(B.astype(np.float32), "B")])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+        d = OUT / "node" / f"x_{cell.lower()}_sequence_lens"
+        d.mkdir(parents=True)
+        (d / "model.onnx").write_bytes(model.SerializeToString())
+        save_safetensors(d / "input.safetensors", {"X": x.numpy(), "seq_lens": np.array(lengths, np.int32)})
+        Y = y.numpy().reshape(T, N, 2, H).transpose(0, 2, 1, 3)
+        save_safetensors(d / "expected.safetensors", {"Y": Y, "Y_h": hn.numpy()})
+    print("2 sequence_lens cases")
+
+
 def bad_cases():
     """Malformed or unsupported graphs the importer must refuse with one clear line."""
     d = OUT / "bad"
@@ -204,4 +254,5 @@ if __name__ == "__main__":
     torch_cases()
     newer_opsets()
     node_cases()
+    sequence_lens_cases()
     bad_cases()
