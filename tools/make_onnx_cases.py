@@ -246,7 +246,35 @@ def bad_cases():
     save("weights_as_inputs", [lstm], [], inputs=(X, helper.make_tensor_value_info("W", onnx.TensorProto.FLOAT, [1, 8, 3]),
                                                   helper.make_tensor_value_info("R", onnx.TensorProto.FLOAT, [1, 8, 2])))
     save("wrong_weight_shape", [lstm], [W, numpy_helper.from_array(np.ones((1, 8, 3), np.float32), "R")])
-    print("10 bad cases")
+    # Found in review: a tiny file whose folded constants would take gigabytes.
+    a = numpy_helper.from_array(np.zeros(1, np.int64), "a")
+    bomb = [helper.make_node("Concat", ["a"] * 2000, ["c1"], axis=0),
+            helper.make_node("Concat", ["c1"] * 1000, ["c2"], axis=0),
+            helper.make_node("Concat", ["c2"] * 1000, ["c3"], axis=0), lstm]
+    save("concat_bomb", bomb, [a, W, R])
+    # A constant of a type the importer does not read, used as if it were one.
+    flag = helper.make_tensor("flag", onnx.TensorProto.BOOL, [2], [True, False])
+    save("bool_constant", [helper.make_node("Cast", ["flag"], ["f"], to=1), lstm], [flag, W, R])
+    # Dimensions whose product wraps around 2^64 to 2.
+    wrap = onnx.TensorProto()  # by hand: onnx's helper checks the count
+    wrap.name, wrap.data_type = "wrap", onnx.TensorProto.FLOAT
+    wrap.dims.extend([3, 6148914691236517206])
+    wrap.float_data.extend([1.0, 2.0])
+    save("dims_overflow", [lstm], [wrap, W, R])
+    # A layer's initial state from rows [-1, 2) of h: not a layer's rows.
+    H = helper.make_tensor_value_info("h", onnx.TensorProto.FLOAT, [2, 1, 2])
+    W1 = numpy_helper.from_array(np.ones((1, 2, 3), np.float32), "W")
+    R1 = numpy_helper.from_array(np.ones((1, 2, 2), np.float32), "R")
+    W2 = numpy_helper.from_array(np.ones((1, 2, 2), np.float32), "W2")
+    s0, e0, ax = (numpy_helper.from_array(np.array([v], np.int64), n) for v, n in ((-1, "s0"), (2, "e0"), (0, "ax")))
+    s1, e1 = (numpy_helper.from_array(np.array([v], np.int64), n) for v, n in ((1, "s1"), (2, "e1")))
+    nodes = [helper.make_node("Slice", ["h", "s0", "e0", "ax"], ["h_0"]),
+             helper.make_node("Slice", ["h", "s1", "e1", "ax"], ["h_1"]),
+             helper.make_node("RNN", ["X", "W", "R", "", "", "h_0"], ["Y0", "Yh0"], hidden_size=2),
+             helper.make_node("Squeeze", ["Y0", "ax"], ["X1"]),
+             helper.make_node("RNN", ["X1", "W2", "R", "", "", "h_1"], ["Y1", "Y_h"], hidden_size=2)]
+    save("negative_state_rows", nodes, [W1, R1, W2, s0, e0, ax, s1, e1], inputs=(X, H))
+    print("14 bad cases")
 
 
 if __name__ == "__main__":

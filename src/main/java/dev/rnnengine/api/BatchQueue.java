@@ -72,7 +72,10 @@ abstract class BatchQueue<R extends BatchQueue.Request<T>, T> implements AutoClo
         worker.start();
     }
 
-    /** Runs {@code n} taken requests as one batch, setting each one's {@code result}; a throw fails them all. */
+    /**
+     * Runs {@code n} taken requests as one batch, setting each one's {@code result}, or its
+     * {@code failure} to fail that request alone; a throw fails them all.
+     */
     abstract void process(Object[] taken, int n);
 
     /** The request is over (answered, failed or withdrawn): the subclass frees what it holds for it. */
@@ -219,7 +222,8 @@ abstract class BatchQueue<R extends BatchQueue.Request<T>, T> implements AutoClo
         waitNanos.addAndGet(waited);
         batchSizes.incrementAndGet(n);
         for (int i = 0; i < n; i++) {
-            complete((R) taken[i], failure);
+            R r = (R) taken[i];
+            complete(r, failure != null ? failure : r.failure); // process may fail one request alone
             taken[i] = null;
         }
         if (fatal != null) {
@@ -263,18 +267,20 @@ abstract class BatchQueue<R extends BatchQueue.Request<T>, T> implements AutoClo
     /** Refuses new requests, answers every queued one, then stops the worker; idempotent. */
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
-            boolean interrupted = false;
-            while (worker.isAlive()) {
-                try {
-                    worker.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
+        closed.set(true);
+        if (Thread.currentThread() == worker) { // from a completion on the worker: it drains and stops after this batch
+            return;
+        }
+        boolean interrupted = false;
+        while (worker.isAlive()) {
+            try {
+                worker.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
             }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -32,6 +32,8 @@ public final class SequenceBatcher implements AutoCloseable {
     private float[] h0 = new float[0];
     private float[] c0 = new float[0];
     private final int[][] lengths;
+    /** The most floats of a padded batch (input or output); beyond it the calls run one by one. */
+    static final long PADDED_LIMIT = 1L << 25;
 
     /**
      * A batcher over {@code model}, with its own worker thread.
@@ -168,6 +170,10 @@ public final class SequenceBatcher implements AutoCloseable {
             int hOut = spec.outputHiddenSize();
             int hidden = spec.hiddenSize();
             boolean lstm = spec.mode().hasCellState();
+            if ((long) t * n * Math.max(in, features) > PADDED_LIMIT) { // one long sequence must not inflate the batch
+                alone(taken, n);
+                return;
+            }
             if (x.length < t * n * in) {
                 x = new float[t * n * in];
             }
@@ -212,6 +218,20 @@ public final class SequenceBatcher implements AutoCloseable {
                 }
                 c.result = new RnnOutput(Tensor.of(out, c.steps, features), Tensor.of(rows(hn, i, n, hOut), states, hOut),
                     cn == null ? null : Tensor.of(rows(cn, i, n, hidden), states, hidden));
+            }
+        }
+
+        /** Each call run by itself; one that fails fails alone. */
+        private void alone(Object[] taken, int n) {
+            for (int i = 0; i < n; i++) {
+                Call c = (Call) taken[i];
+                try {
+                    Tensor h = c.h0 == null ? null : Tensor.of(c.h0, states, spec.outputHiddenSize());
+                    Tensor cs = c.c0 == null ? null : Tensor.of(c.c0, states, spec.hiddenSize());
+                    c.result = model.forward(Tensor.of(c.x, c.steps, in), h, cs, null);
+                } catch (RuntimeException e) {
+                    c.failure = e;
+                }
             }
         }
 

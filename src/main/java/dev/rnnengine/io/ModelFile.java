@@ -188,7 +188,8 @@ public record ModelFile(RnnSpec spec, Map<String, Tensor> stateDict, Precision p
 
     /** weight_ih/hh/hr of some layer and direction: the matrices a precision applies to. */
     private static boolean isMatrix(String key) {
-        return key.startsWith("weight_ih_l") || key.startsWith("weight_hh_l") || key.startsWith("weight_hr_l");
+        return (key.startsWith("weight_ih_l") || key.startsWith("weight_hh_l") || key.startsWith("weight_hr_l"))
+            && key.indexOf('.') < 0;
     }
 
     /** An int8 matrix's scales are read with the matrix ({@link #codes}); any other stray tensor stays. */

@@ -55,7 +55,10 @@ public final class OnnxImport {
     // ---- abstract values ----
 
     /** A value the evaluation knows. */
-    private sealed interface V permits Const, Dims, Zeros, Data, State { }
+    private sealed interface V permits Const, Dims, Zeros, Data, State, Input { }
+
+    /** A graph input not yet read as anything: its first use decides what it is. */
+    private record Input(String name) implements V { }
 
     /** A constant tensor: floats or longs. */
     private record Const(long[] dims, float[] floats, long[] longs) implements V { }
@@ -103,6 +106,8 @@ public final class OnnxImport {
         private final Map<String, V> values = new HashMap<>();
         private final List<Layer> layers = new ArrayList<>();
         private final Set<String> usedInputs = new HashSet<>();
+        /** Elements folded constants may still take: what the initializers hold, four times, plus 2^20. */
+        private long budget = 1 << 20;
         private String dataInput;
         private long opset;
 
@@ -123,12 +128,13 @@ public final class OnnxImport {
             }
             for (OnnxProto.Tensor t : g.initializers()) {
                 values.put(t.name(), constant(t));
+                budget += 4 * t.numel();
             }
             Map<String, OnnxProto.ValueInfo> graphInputs = new LinkedHashMap<>();
             for (OnnxProto.ValueInfo in : g.inputs()) {
                 if (!values.containsKey(in.name())) { // an input that is also an initializer is a constant
                     graphInputs.put(in.name(), in);
-                    values.put(in.name(), new State("input:" + in.name(), -1, -1)); // its use decides what it is
+                    values.put(in.name(), new Input(in.name()));
                 }
             }
             for (OnnxProto.Node n : g.nodes()) {
@@ -147,11 +153,11 @@ public final class OnnxImport {
         }
 
         private static boolean isInput(V v) {
-            return v instanceof State s && s.source().startsWith("input:") && s.from() < 0;
+            return v instanceof Input;
         }
 
         private static String inputName(V v) {
-            return ((State) v).source().substring("input:".length());
+            return ((Input) v).name();
         }
 
         private static Const constant(OnnxProto.Tensor t) {
@@ -321,8 +327,9 @@ public final class OnnxImport {
                 int rank = c.dims().length + axes.length;
                 boolean[] inserted = new boolean[rank];
                 for (long a : axes) {
-                    int k = (int) (a < 0 ? a + rank : a);
-                    if (k < 0 || k >= rank || inserted[k]) {
+                    long k0 = a < 0 ? a + rank : a;
+                    int k = k0 < 0 || k0 >= rank ? -1 : (int) k0;
+                    if (k < 0 || inserted[k]) {
                         throw new Refused(what(n) + ": axes " + Arrays.toString(axes));
                     }
                     inserted[k] = true;
@@ -340,8 +347,9 @@ public final class OnnxImport {
             V v = in(n, 0);
             long[] axes = attrOrInput(n, "axes", 1);
             if (v instanceof Data d && d.layer() >= 0 && axes != null && axes.length == 1 && d.axes().length == 4) {
-                int a = (int) (axes[0] < 0 ? axes[0] + 4 : axes[0]);
-                if (a >= 0 && a < 4 && d.axes()[a].equals("D") && layers.get(d.layer()).dirs() == 1) {
+                long a0 = axes[0] < 0 ? axes[0] + 4 : axes[0];
+                int a = a0 < 0 || a0 >= 4 ? -1 : (int) a0;
+                if (a >= 0 && d.axes()[a].equals("D") && layers.get(d.layer()).dirs() == 1) {
                     String[] rest = new String[3];
                     for (int i = 0, j = 0; i < 4; i++) {
                         if (i != a) {
@@ -377,6 +385,9 @@ public final class OnnxImport {
                             e.add(x);
                         }
                     }
+                }
+                if (e.size() > 64) {
+                    throw new Refused(what(n) + ": a shape of " + e.size() + " dimensions");
                 }
                 return new Dims(e.toArray(), false);
             }
@@ -430,14 +441,36 @@ public final class OnnxImport {
             }
             if (isInput(v)) {
                 String name = inputName(v);
+                if (starts[0] < 0 || ends[0] <= starts[0] || starts[0] > 4096) {
+                    throw new Refused(what(n) + ": rows [" + starts[0] + ", " + ends[0] + ") of '" + name + "' are not "
+                        + "a layer's initial state");
+                }
                 usedInputs.add(name);
-                return new State("input:" + name, (int) starts[0], (int) Math.min(ends[0], Integer.MAX_VALUE));
+                return new State("input:" + name, (int) starts[0], (int) Math.min(ends[0], starts[0] + 4096));
             }
             throw new Refused(what(n) + ": only initial states (zeros or a graph input) are sliced");
         }
 
+        /** A constant's values must be of a type read (float, int32, int64, double), and folding stays in budget. */
+        private Const data(OnnxProto.Node n, Const c) throws Refused {
+            if (c.floats() == null && c.longs() == null) {
+                throw new Refused(what(n) + ": a constant of a type other than float, double, int32 and int64");
+            }
+            return c;
+        }
+
+        private void spend(OnnxProto.Node n, long elements) throws Refused {
+            budget -= elements;
+            if (budget < 0) {
+                throw new Refused(what(n) + ": the constants folded so far outgrow the model's own weights");
+            }
+        }
+
         private V cast(OnnxProto.Node n) throws Refused {
             V v = in(n, 0);
+            if (v instanceof Const c) {
+                data(n, c);
+            }
             OnnxProto.Attribute to = n.attribute("to");
             long t = to == null ? -1 : to.i();
             if (v instanceof Dims && (t == OnnxProto.INT64 || t == OnnxProto.INT32)) {
@@ -487,7 +520,10 @@ public final class OnnxImport {
             return (int) k;
         }
 
-        private static V concatConst(OnnxProto.Node n, List<V> parts, long axisAttr) throws Refused {
+        private V concatConst(OnnxProto.Node n, List<V> parts, long axisAttr) throws Refused {
+            for (V p : parts) {
+                data(n, (Const) p);
+            }
             Const first = (Const) parts.get(0);
             int rank = first.dims().length;
             int axis = axis(n, axisAttr, rank);
@@ -507,6 +543,11 @@ public final class OnnxImport {
             }
             long[] dims = first.dims().clone();
             dims[axis] = total;
+            long elements = 1;
+            for (long x : dims) {
+                elements = Math.multiplyExact(elements, x);
+            }
+            spend(n, elements);
             long outer = 1;
             for (int i = 0; i < axis; i++) {
                 outer *= dims[i];
@@ -535,8 +576,9 @@ public final class OnnxImport {
             return new Const(dims, f, l);
         }
 
-        private static V sliceConst(OnnxProto.Node n, Const c, long[] starts, long[] ends, long[] axes, long[] steps)
+        private V sliceConst(OnnxProto.Node n, Const c, long[] starts, long[] ends, long[] axes, long[] steps)
                 throws Refused {
+            data(n, c);
             int rank = c.dims().length;
             if (starts.length != ends.length || axes != null && axes.length != starts.length
                     || steps != null && steps.length != starts.length) {
@@ -558,6 +600,7 @@ public final class OnnxImport {
                 dims[i] = to[i] - from[i];
                 size *= dims[i];
             }
+            spend(n, size);
             boolean floats = c.floats() != null;
             float[] f = floats ? new float[Math.toIntExact(size)] : null;
             long[] l = floats ? null : new long[Math.toIntExact(size)];
@@ -798,6 +841,13 @@ public final class OnnxImport {
             long[] d = c.dims();
             boolean ok = cols == 0 ? d.length == 2 && d[0] == dirs && d[1] == rows
                 : d.length == 3 && d[0] == dirs && d[1] == rows && (cols < 0 ? d[2] > 0 : d[2] == cols);
+            if (ok) {
+                long numel = 1;
+                for (long x : d) {
+                    numel *= x;
+                }
+                ok = numel == c.floats().length;
+            }
             if (!ok) {
                 throw new Refused(what(n) + ": " + name + " is " + Arrays.toString(d) + ", expected [" + dirs + ", " + rows
                     + (cols == 0 ? "" : ", " + (cols < 0 ? "input_size" : cols)) + "]");
@@ -818,7 +868,7 @@ public final class OnnxImport {
             }
             if (isInput(v)) { // the whole input: one layer's state
                 usedInputs.add(inputName(v));
-                return new State(((State) v).source(), 0, dirs);
+                return new State("input:" + inputName(v), 0, dirs);
             }
             if (v instanceof State s && s.source().startsWith("input:") && s.to() - s.from() == dirs) {
                 return v;

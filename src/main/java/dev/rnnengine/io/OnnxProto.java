@@ -424,15 +424,18 @@ final class OnnxProto {
             }
         }
         long[] d = dims.toArray();
+        if (d.length > 64) {
+            throw new Bad("tensor '" + name + "' has " + d.length + " dimensions");
+        }
         long n = 1;
         for (long x : d) {
             if (x < 0) {
                 throw new Bad("tensor '" + name + "' has a negative dimension " + Arrays.toString(d));
             }
-            n *= x;
-            if (n > MAX_ELEMENTS) {
+            if (x != 0 && n > MAX_ELEMENTS / x) { // checked before multiplying: a product must not wrap
                 throw new Bad("tensor '" + name + "' " + Arrays.toString(d) + " has too many elements");
             }
+            n *= x;
         }
         if (type != FLOAT && type != INT32 && type != INT64 && type != DOUBLE) {
             // Kept by name and shape only: the importer refuses it where it needs its values.
@@ -601,7 +604,7 @@ final class OnnxProto {
         }
     }
 
-    /** A growable long list for packed or unpacked repeated varints. */
+    /** A growable long list for packed or unpacked repeated varints (at most 2^24: a varint byte becomes 8). */
     private static final class LongList {
         long[] a = new long[8];
         int size;
@@ -619,8 +622,11 @@ final class OnnxProto {
             }
         }
 
-        void add(long v) {
+        void add(long v) throws Bad {
             if (size == a.length) {
+                if (size >= 1 << 24) {
+                    throw new Bad("more than 2^24 integers in one field (use raw_data for large tensors)");
+                }
                 a = Arrays.copyOf(a, a.length * 2);
             }
             a[size++] = v;

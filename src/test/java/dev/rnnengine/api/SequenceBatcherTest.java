@@ -177,6 +177,14 @@ class SequenceBatcherTest {
         }
         IllegalStateException closed = assertThrows(IllegalStateException.class, () -> b.forward(x));
         assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
+        // Closed from a completion, which runs on the worker: no self-join, the queued call still answered.
+        SequenceBatcher c = new SequenceBatcher(m, 1, 0, TimeUnit.MICROSECONDS, 8, true);
+        CompletableFuture<RnnOutput> first = c.forwardAsync(x, null, null);
+        CompletableFuture<RnnOutput> second = c.forwardAsync(x, null, null);
+        first.thenRun(c::close).get(60, TimeUnit.SECONDS);
+        second.get(60, TimeUnit.SECONDS);
+        c.close();
+        assertThrows(IllegalStateException.class, () -> c.forward(x));
         m.close();
     }
 }

@@ -115,7 +115,11 @@ class OnnxImportTest {
             Arguments.of("activations", "activations [Sigmoid, Relu, Tanh]"),
             Arguments.of("reverse", "direction 'reverse'"),
             Arguments.of("weights_as_inputs", "W must be a float initializer or constant (it is graph input 'W')"),
-            Arguments.of("wrong_weight_shape", "R is [1, 8, 3], expected [1, 8, 2]"));
+            Arguments.of("wrong_weight_shape", "R is [1, 8, 3], expected [1, 8, 2]"),
+            Arguments.of("concat_bomb", "the constants folded so far outgrow the model's own weights"),
+            Arguments.of("bool_constant", "a constant of a type other than float, double, int32 and int64"),
+            Arguments.of("dims_overflow", "has too many elements"),
+            Arguments.of("negative_state_rows", "rows [-1, 2) of 'h' are not a layer's initial state"));
     }
 
     /** Unsupported or inconsistent graphs: one line naming what, on load and through the CLI. */

@@ -194,6 +194,8 @@ class QuantizedFileTest {
             }, "size mismatch for weight_hh_l1"),
             Arguments.of("int8", "a stray scale on a bias",
                 (Edit) w -> w.put("bias_ih_l0.scale", Tensor.of(new float[16], 16)), "Unexpected key(s)"),
+            Arguments.of("int8", "a scale of a scale",
+                (Edit) w -> w.put("weight_ih_l0.scale.scale", Tensor.of(new float[16], 16)), "Unexpected key(s)"),
             Arguments.of("int8", "I8 without the precision key", (Edit) w -> w.meta.remove("precision"),
                 "holds I8 codes but the metadata says no"),
             Arguments.of("int8", "an unknown precision", (Edit) w -> w.meta.put("precision", "int4"), "unknown precision 'int4'"),
