@@ -114,7 +114,7 @@ public final class RnnModel implements AutoCloseable {
     public static RnnModel load(Path path, EngineOptions options, Map<String, String> metadataOverrides)
             throws IOException {
         Objects.requireNonNull(options, "options");
-        if (isOnnx(path)) {
+        if (OnnxImport.isOnnxFile(path)) {
             if (!metadataOverrides.isEmpty()) {
                 throw new IllegalArgumentException("metadata overrides " + metadataOverrides.keySet() + " do not apply to an "
                     + "ONNX file, whose graph says its layout");
@@ -235,12 +235,6 @@ public final class RnnModel implements AutoCloseable {
         }
         return new RnnModel(spec, Backends.prepare(options.backend(), spec, weights, options.threads()),
             options.precision(), bytes, onnx);
-    }
-
-    /** True for a path naming an ONNX file ({@code .onnx}); anything else is read as safetensors. */
-    static boolean isOnnx(Path path) {
-        Path name = path.getFileName();
-        return name != null && name.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
     }
 
     /**

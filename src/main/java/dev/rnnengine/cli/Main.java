@@ -180,33 +180,17 @@ public final class Main {
              SafetensorsFile in = SafetensorsFile.open(inputPath)) {
             if (model.onnxGraph() != null) { // the graph's own input and output names
                 dev.rnnengine.io.OnnxGraph g = model.onnxGraph();
+                InputFile gi = InputFile.read(in, g);
                 Map<String, dev.rnnengine.core.Tensor> inputs = new java.util.LinkedHashMap<>();
-                for (String name : new String[] {g.input(), g.h0(), g.c0()}) {
-                    if (name != null) {
-                        if (!in.contains(name)) {
-                            throw new dev.rnnengine.io.MalformedFileException(inputPath, "no tensor '" + name
-                                + "', an input of the ONNX graph");
-                        }
-                        inputs.put(name, in.floats(name));
-                    }
+                inputs.put(g.input(), gi.input());
+                if (g.h0() != null) {
+                    inputs.put(g.h0(), gi.h0());
                 }
-                int[] lengths = null;
-                if (g.lengths() != null) {
-                    if (!in.contains(g.lengths())) {
-                        throw new dev.rnnengine.io.MalformedFileException(inputPath, "no tensor '" + g.lengths()
-                            + "', the ONNX graph's sequence_lens");
-                    }
-                    long[] l = in.longs(g.lengths());
-                    lengths = new int[l.length];
-                    for (int k = 0; k < l.length; k++) {
-                        if (l[k] < 0 || l[k] > Integer.MAX_VALUE) {
-                            throw new IllegalArgumentException(g.lengths() + "[" + k + "] = " + l[k] + " is not a length");
-                        }
-                        lengths[k] = (int) l[k];
-                    }
+                if (g.c0() != null) {
+                    inputs.put(g.c0(), gi.c0());
                 }
                 SafetensorsWriter w = new SafetensorsWriter();
-                model.runGraph(inputs, lengths).forEach(w::put);
+                model.runGraph(inputs, gi.lengths()).forEach(w::put);
                 w.write(outputPath);
                 return 0;
             }
@@ -226,7 +210,7 @@ public final class Main {
         RnnSpec s;
         Precision inFile = Precision.FP32;
         dev.rnnengine.io.OnnxGraph graph = null;
-        if (path.getFileName() != null && path.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")) {
+        if (dev.rnnengine.io.OnnxImport.isOnnxFile(path)) {
             graph = dev.rnnengine.io.OnnxImport.read(path);
             s = graph.spec();
         } else {

@@ -32,6 +32,12 @@ import java.util.Set;
 public final class OnnxImport {
     private OnnxImport() { }
 
+    /** True for a path naming an ONNX file ({@code .onnx}, any case): the one test of which reader a model file takes. */
+    public static boolean isOnnxFile(Path path) {
+        Path name = path.getFileName();
+        return name != null && name.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
+    }
+
     /**
      * Reads and recognises an ONNX file.
      *
