@@ -18,22 +18,31 @@ final class Report {
     /** A call's roofline (ms) and what bounds it. */
     record Roof(double ms, String bound) { }
 
-    /** See the report's "Against the roofline" for the model. */
+    /**
+     * See the report's "Against the roofline" for the model. Where each weight is read from is
+     * decided by its reuse distance: a single step's call (T = 1) reads every weight once, so
+     * between two uses of a weight the core streams its slice of all of them; a sequence reuses
+     * one direction's W_hh every step, so that slice is its working set (at 1 thread the two
+     * directions run one after the other; from 2 threads each may have its own cores).
+     */
     static Roof roofline(Machine m, Shapes.Shape s, int threads) {
         if (m == null || m.peakGflops() <= 0) {
             return new Roof(0, "n/a");
         }
         double peak = m.peakGflops() * threads * 1e9; // flop/s
+        double perCall = s.weightBytes() / threads; // a core's slice of every weight: what a call streams
+        double callBw = m.bandwidthFor(perCall) * 1e9 * threads;
         double input = 0;
         double computeSteps = 0;
         double memorySteps = 0;
         for (int l = 0; l < s.spec().numLayers(); l++) { // the input projection: its flops, or reading W_ih once
             double flops = 2.0 * s.spec().gates() * s.spec().hiddenSize() * s.spec().layerInputSize(l) * s.seqLen()
                 * s.batch() * s.spec().directions();
-            double read = s.inputBytes(l) / (m.bandwidthFor(s.inputBytes(l) / threads) * 1e9 * threads);
-            input += Math.max(flops / peak, read);
+            input += Math.max(flops / peak, s.inputBytes(l) / callBw);
         }
-        double slice = s.recurrentBytesPerStep() / threads;
+        int dirs = s.spec().directions();
+        double slice = s.seqLen() == 1 ? perCall
+            : s.recurrentBytesPerStep() / dirs / Math.max(1, threads / dirs);
         double bw = m.bandwidthFor(slice) * 1e9 * threads;
         for (int l = 0; l < s.spec().numLayers(); l++) {
             double compute = s.recurrentFlopsPerStep() / peak;
@@ -127,10 +136,13 @@ final class Report {
         md.append(table(c, results)).append('\n');
         md.append("## Against the roofline\n\n");
         md.append("The roofline of a call is what this machine cannot beat: the input projections of all steps at the "
-            + "FMA peak, plus, for every layer and step, the larger of the recurrence's flops at the peak and the recurrent "
-            + "weights it must read (W_hh and W_hr, every step) at the single-core read bandwidth of the working set each "
-            + "core streams (its slice of the weights), times the threads. `x roofline` is the median over that: 1.00x "
-            + "would be at the limit. Peak and bandwidths are measured below.\n\n");
+            + "FMA peak (or reading W_ih once, if slower), plus, for every layer and step, the larger of the recurrence's "
+            + "flops at the peak and the recurrent weights it must read (W_hh and W_hr, every step) at the single-core read "
+            + "bandwidth of the working set each core streams between two uses of a weight, times the threads. That working "
+            + "set is the core's slice of one direction's recurrent weights for a sequence (reused every step), but of "
+            + "every weight of the model for a single step (T = 1: each weight is used once per call, so repeated calls "
+            + "stream all of them; W_ih is read from there too). `x roofline` is the median over that: 1.00x would be at "
+            + "the limit. Peak and bandwidths are measured below.\n\n");
         md.append("| shape | threads | who | ran on | median ms | roofline ms | x roofline | bound by |\n");
         md.append("|---|---|---|---|---|---|---|---|\n");
         for (Bench.Result r : results) {
