@@ -20,20 +20,23 @@ final class VectorKernels {
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
     private static final int KC = 256;
     private static final int MC = 48;
-    /** Rows per GEMM register tile: 8 with 512-bit vectors (32 registers), 6 with 256-bit, else 4. */
-    static final int TILE_ROWS = V >= 16 ? 8 : V == 8 ? 6 : 4;
     /**
-     * Each thread's packed x tiles of one row block: {@code [tile][k][TILE_ROWS]}. Per thread, not
+     * Rows per GEMM register tile: 12 with 512-bit vectors (24 accumulators of AVX-512's 32 registers; 8 for
+     * a block of 16 rows, which 12 would leave 4 to the slow tile), 6 with 256-bit, else 4.
+     */
+    static final int TILE_ROWS = V >= 16 ? 12 : V == 8 ? 6 : 4;
+    /**
+     * Each thread's packed x tiles of one row block: {@code [tile][k][rows of the tile]}. Per thread, not
      * per call context, since the workers of one direction share a context; made once per thread.
      */
     private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[MC * KC]);
 
-    /** x's rows {@code [0, TILE_ROWS)} of columns {@code [0, kn)}, as {@code [k][TILE_ROWS]} at {@code at}. */
-    private static void packTile(float[] x, int xAt, int ldx, int kn, float[] xp, int at) {
-        for (int i = 0; i < TILE_ROWS; i++) {
+    /** x's rows {@code [0, tr)} of columns {@code [0, kn)}, as {@code [k][tr]} at {@code at}. */
+    private static void packTile(float[] x, int xAt, int ldx, int kn, float[] xp, int at, int tr) {
+        for (int i = 0; i < tr; i++) {
             int src = xAt + i * ldx;
             for (int k = 0; k < kn; k++) {
-                xp[at + k * TILE_ROWS + i] = x[src + k];
+                xp[at + k * tr + i] = x[src + k];
             }
         }
     }
@@ -120,7 +123,9 @@ final class VectorKernels {
      * and column vectors {@code j0 <= j < j1}, where vector j is vector {@code j % pg} of panel
      * {@code j / pg} in {@code [panel][k][pg][V]} layout: a {@link #packPairs} panel (pg = 2) or a
      * {@link #pack} unit panel (pg = G). {@code j*V} is also vector j's column in {@code [u][g][V]}
-     * order. Register-blocked 4 rows x 2 vectors (8 independent FMA chains); bias may be null.
+     * order. Register tiles of up to {@link #TILE_ROWS} rows x 2 vectors over x packed per tile; every
+     * output sums over k in one order whatever its tile, so the bits do not depend on the blocking.
+     * bias may be null.
      */
     static void gemm(float[] x, int xOff, int ldx, int rows, int cols, float[] panel, int pg, float[] bias,
                      float[] out, int outOff, int ldo, int j0, int j1) {
@@ -139,23 +144,25 @@ final class VectorKernels {
                     int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
                     int pB = ((j + 1) / pg) * cols * nr + ((j + 1) % pg) * V + kb * nr;
                     int r = mb;
-                    // The widest row tile whose accumulators fit the registers: 16 with AVX-512's 32,
-                    // 12 with AVX2's 16 (two FMA pipes of 4-cycle latency need 8 chains at least).
-                    if (TILE_ROWS > 4) {
-                        for (; r + TILE_ROWS <= mEnd; r += TILE_ROWS) {
-                            int o = outOff + r * ldo + j * V;
-                            int at = (r - mb) * KC; // this tile's x, packed [k][TILE_ROWS]: one line per k
-                            if (j == j0) {
-                                packTile(x, xOff + r * ldx + kb, ldx, kn, xp, at);
-                            }
-                            if (TILE_ROWS == 8) {
-                                gemm8x2(xp, at, kn, panel, pA, pB, nr, init, first ? j * V : o, first ? 0 : ldo, out, o,
-                                    ldo);
-                            } else {
-                                gemm6x2(xp, at, kn, panel, pA, pB, nr, init, first ? j * V : o, first ? 0 : ldo, out, o,
-                                    ldo);
-                            }
+                    // The widest row tile whose accumulators fit the registers: 24 of AVX-512's 32,
+                    // 12 of AVX2's 16 (two FMA pipes of 4-cycle latency need 8 chains at least).
+                    while (TILE_ROWS > 4 && (mEnd - r >= TILE_ROWS || TILE_ROWS == 12 && mEnd - r >= 8)) {
+                        int tr = TILE_ROWS == 12 && (mEnd - r < 12 || mEnd - r == 16) ? 8 : TILE_ROWS;
+                        int o = outOff + r * ldo + j * V;
+                        int at = (r - mb) * KC; // this tile's x, packed [k][tr]: one line per k
+                        if (j == j0) {
+                            packTile(x, xOff + r * ldx + kb, ldx, kn, xp, at, tr);
                         }
+                        int iAt = first ? j * V : o;
+                        int ldi = first ? 0 : ldo;
+                        if (tr == 12) {
+                            gemm12x2(xp, at, kn, panel, pA, pB, nr, init, iAt, ldi, out, o, ldo);
+                        } else if (tr == 8) {
+                            gemm8x2(xp, at, kn, panel, pA, pB, nr, init, iAt, ldi, out, o, ldo);
+                        } else {
+                            gemm6x2(xp, at, kn, panel, pA, pB, nr, init, iAt, ldi, out, o, ldo);
+                        }
+                        r += tr;
                     }
                     for (; r + 4 <= mEnd; r += 4) {
                         int o = outOff + r * ldo + j * V;
@@ -220,7 +227,101 @@ final class VectorKernels {
         a31.intoArray(out, oAt + 3 * ldo + V);
     }
 
-    /** Like {@link #gemm4x2} for 8 rows of a packed tile ({@link #packTile}): 16 accumulators (AVX-512's 32 registers). */
+    /** Like {@link #gemm8x2} for 12 rows: 24 accumulators, each weight load shared by 12 FMAs. */
+    private static void gemm12x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr,
+                                 float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
+        FloatVector a00 = init(init, iAt);
+        FloatVector a01 = init(init, iAt + V);
+        FloatVector a10 = init(init, iAt + ldi);
+        FloatVector a11 = init(init, iAt + ldi + V);
+        FloatVector a20 = init(init, iAt + 2 * ldi);
+        FloatVector a21 = init(init, iAt + 2 * ldi + V);
+        FloatVector a30 = init(init, iAt + 3 * ldi);
+        FloatVector a31 = init(init, iAt + 3 * ldi + V);
+        FloatVector a40 = init(init, iAt + 4 * ldi);
+        FloatVector a41 = init(init, iAt + 4 * ldi + V);
+        FloatVector a50 = init(init, iAt + 5 * ldi);
+        FloatVector a51 = init(init, iAt + 5 * ldi + V);
+        FloatVector a60 = init(init, iAt + 6 * ldi);
+        FloatVector a61 = init(init, iAt + 6 * ldi + V);
+        FloatVector a70 = init(init, iAt + 7 * ldi);
+        FloatVector a71 = init(init, iAt + 7 * ldi + V);
+        FloatVector a80 = init(init, iAt + 8 * ldi);
+        FloatVector a81 = init(init, iAt + 8 * ldi + V);
+        FloatVector a90 = init(init, iAt + 9 * ldi);
+        FloatVector a91 = init(init, iAt + 9 * ldi + V);
+        FloatVector a100 = init(init, iAt + 10 * ldi);
+        FloatVector a101 = init(init, iAt + 10 * ldi + V);
+        FloatVector a110 = init(init, iAt + 11 * ldi);
+        FloatVector a111 = init(init, iAt + 11 * ldi + V);
+        for (int k = 0; k < cols; k++) {
+            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * nr);
+            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * nr);
+            int xk = xAt + 12 * k;
+            FloatVector x0 = FloatVector.broadcast(S, x[xk]);
+            a00 = w0.fma(x0, a00);
+            a01 = w1.fma(x0, a01);
+            FloatVector x1 = FloatVector.broadcast(S, x[xk + 1]);
+            a10 = w0.fma(x1, a10);
+            a11 = w1.fma(x1, a11);
+            FloatVector x2 = FloatVector.broadcast(S, x[xk + 2]);
+            a20 = w0.fma(x2, a20);
+            a21 = w1.fma(x2, a21);
+            FloatVector x3 = FloatVector.broadcast(S, x[xk + 3]);
+            a30 = w0.fma(x3, a30);
+            a31 = w1.fma(x3, a31);
+            FloatVector x4 = FloatVector.broadcast(S, x[xk + 4]);
+            a40 = w0.fma(x4, a40);
+            a41 = w1.fma(x4, a41);
+            FloatVector x5 = FloatVector.broadcast(S, x[xk + 5]);
+            a50 = w0.fma(x5, a50);
+            a51 = w1.fma(x5, a51);
+            FloatVector x6 = FloatVector.broadcast(S, x[xk + 6]);
+            a60 = w0.fma(x6, a60);
+            a61 = w1.fma(x6, a61);
+            FloatVector x7 = FloatVector.broadcast(S, x[xk + 7]);
+            a70 = w0.fma(x7, a70);
+            a71 = w1.fma(x7, a71);
+            FloatVector x8 = FloatVector.broadcast(S, x[xk + 8]);
+            a80 = w0.fma(x8, a80);
+            a81 = w1.fma(x8, a81);
+            FloatVector x9 = FloatVector.broadcast(S, x[xk + 9]);
+            a90 = w0.fma(x9, a90);
+            a91 = w1.fma(x9, a91);
+            FloatVector x10 = FloatVector.broadcast(S, x[xk + 10]);
+            a100 = w0.fma(x10, a100);
+            a101 = w1.fma(x10, a101);
+            FloatVector x11 = FloatVector.broadcast(S, x[xk + 11]);
+            a110 = w0.fma(x11, a110);
+            a111 = w1.fma(x11, a111);
+        }
+        a00.intoArray(out, oAt);
+        a01.intoArray(out, oAt + V);
+        a10.intoArray(out, oAt + ldo);
+        a11.intoArray(out, oAt + ldo + V);
+        a20.intoArray(out, oAt + 2 * ldo);
+        a21.intoArray(out, oAt + 2 * ldo + V);
+        a30.intoArray(out, oAt + 3 * ldo);
+        a31.intoArray(out, oAt + 3 * ldo + V);
+        a40.intoArray(out, oAt + 4 * ldo);
+        a41.intoArray(out, oAt + 4 * ldo + V);
+        a50.intoArray(out, oAt + 5 * ldo);
+        a51.intoArray(out, oAt + 5 * ldo + V);
+        a60.intoArray(out, oAt + 6 * ldo);
+        a61.intoArray(out, oAt + 6 * ldo + V);
+        a70.intoArray(out, oAt + 7 * ldo);
+        a71.intoArray(out, oAt + 7 * ldo + V);
+        a80.intoArray(out, oAt + 8 * ldo);
+        a81.intoArray(out, oAt + 8 * ldo + V);
+        a90.intoArray(out, oAt + 9 * ldo);
+        a91.intoArray(out, oAt + 9 * ldo + V);
+        a100.intoArray(out, oAt + 10 * ldo);
+        a101.intoArray(out, oAt + 10 * ldo + V);
+        a110.intoArray(out, oAt + 11 * ldo);
+        a111.intoArray(out, oAt + 11 * ldo + V);
+    }
+
+    /** Like {@link #gemm4x2} for 8 rows of a packed tile ({@link #packTile}): 16 accumulators (AVX-512, blocks of 16 rows). */
     private static void gemm8x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr,
                                 float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
         FloatVector a00 = init(init, iAt);

@@ -38,7 +38,7 @@ class VectorKernelsTest {
     }
 
     static Stream<Arguments> gemmSizes() {
-        int[] rows = {1, 3, 4, 5, 9, 33, 70};
+        int[] rows = {1, 3, 4, 5, 9, 16, 20, 33, 70, 100};
         int[] cols = {1, 2, 7, 128, 129, 300};
         int[] hidden = {1, 5, 8, 17, 33};
         return IntStream.range(0, rows.length * cols.length)
