@@ -22,6 +22,7 @@ int main(void) {
     P(dnnl_eltwise_tanh);
     P(dnnl_eltwise_relu);
     P(dnnl_unidirectional_left2right);
+    P(dnnl_unidirectional_right2left);
     P(dnnl_bidirectional_concat);
     P(dnnl_cpu);
     P(dnnl_stream_default_flags);

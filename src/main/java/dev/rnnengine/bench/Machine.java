@@ -2,6 +2,7 @@ package dev.rnnengine.bench;
 
 import dev.rnnengine.engine.Backends;
 import dev.rnnengine.engine.MachineProbe;
+import dev.rnnengine.internal.CpuCaches;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,9 +48,9 @@ record Machine(String cpu, String generation, int cores, long l1d, long l2, long
         String[] named = cpuAndGeneration();
         String cpu = named[0];
         String generation = named[1];
-        long l1 = cache(1, "Data");
-        long l2 = cache(2, "Unified");
-        long l3 = cache(3, "Unified");
+        long l1 = CpuCaches.size(1, "Data");
+        long l2 = CpuCaches.size(2, "Unified");
+        long l3 = CpuCaches.size(3, "Unified");
         long[] sizes = new long[16];
         for (int i = 0; i < sizes.length; i++) {
             sizes[i] = (16L << 10) << i; // 16 KB to 512 MB
@@ -87,23 +88,6 @@ record Machine(String cpu, String generation, int cores, long l1d, long l2, long
             // not numbers: as it is
         }
         return base + ", " + isa;
-    }
-
-    private static long cache(int level, String type) {
-        for (int i = 0; i < 8; i++) {
-            Path d = Path.of("/sys/devices/system/cpu/cpu0/cache/index" + i);
-            try {
-                if (Files.readString(d.resolve("level")).strip().equals(String.valueOf(level))
-                    && Files.readString(d.resolve("type")).strip().equals(type)) {
-                    String s = Files.readString(d.resolve("size")).strip().toUpperCase(Locale.ROOT);
-                    long mul = s.endsWith("K") ? 1024 : s.endsWith("M") ? 1 << 20 : 1;
-                    return Long.parseLong(s.replaceAll("[KM]$", "")) * mul;
-                }
-            } catch (IOException | NumberFormatException e) {
-                // no such index
-            }
-        }
-        return 0;
     }
 
     /** The single-core read bandwidth for a working set of {@code bytes}: the sweep's value at the first size that holds it. */

@@ -90,7 +90,13 @@ final class AutoTuner {
         return Path.of(dir, "auto-tuning.tsv");
     }
 
-    /** What makes one machine's measurements another's: CPU, cores, vector width, JDK. */
+    /**
+     * The measurements' generation, part of the fingerprint: raised when a backend's speed changed so
+     * much that earlier winners mislead (2: oneDNN runs a bidirectional layer's directions at once).
+     */
+    static final int GENERATION = 2;
+
+    /** What makes one machine's measurements another's: CPU, cores, vector width, JDK, {@link #GENERATION}. */
     static String fingerprint() {
         String cpu = "unknown CPU";
         try {
@@ -106,7 +112,8 @@ final class AutoTuner {
         String natives = String.join(",", Backends.NAMES.stream().filter(n -> !n.equals("scalar") && !n.equals("vector")
             && Backends.availability(n).available()).toList());
         return (cpu + "|" + Runtime.getRuntime().availableProcessors() + "c|" + vector + "|"
-            + (natives.isEmpty() ? "no-native" : natives) + "|jdk" + Runtime.version().feature()).replace('\t', ' ');
+            + (natives.isEmpty() ? "no-native" : natives) + "|jdk" + Runtime.version().feature() + "|g" + GENERATION)
+            .replace('\t', ' ');
     }
 
     /** The key of a model's measurements: every hyper-parameter that changes the work, and the threads. */

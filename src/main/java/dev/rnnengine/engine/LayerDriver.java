@@ -13,13 +13,26 @@ import dev.rnnengine.internal.Sizes;
  * lengths there are. A bidirectional model groups instead: the sequences of each distinct
  * length run as one batch (the reverse direction starts at each sequence's own end). Outputs
  * and final states are scattered back, and steps past each length are zeros ({@link Lengths}).
+ *
+ * <p>Kernels that run the directions of a bidirectional layer apart
+ * ({@link LayerKernels#directionsApart()}) get them run at once, one per worker of a pool of
+ * two: each direction's recurrence is sequential, so two cores run two of them in the time of one.
  */
 final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
     private final LayerKernels<C> kernels;
+    private final WorkerPool pool; // the two directions at once, or null
 
     LayerDriver(String name, RnnSpec spec, LayerKernels<C> kernels, int threads) {
         super(name, spec, kernels, threads);
         this.kernels = kernels;
+        this.pool = spec.directions() == 2 && threads > 1 && kernels.directionsApart() ? WorkerPool.acquire(2) : null;
+    }
+
+    @Override
+    void release() {
+        if (pool != null) {
+            pool.release();
+        }
     }
 
     @Override
@@ -50,8 +63,14 @@ final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
     }
 
     /** One call's group buffers and kernel context; pooled. */
-    final class Workspace {
+    final class Workspace implements WorkerPool.Task {
         private final C ctx = kernels.newContext();
+        // The layer the two directions' workers run (set before each pool.run; the pool publishes it).
+        private int layer;
+        private int len;
+        private int n;
+        private float[] in;
+        private float[] out;
         private final Lengths lengths = new Lengths();
         private float[] x = new float[0];     // a group's input (T, n, D)
         private float[] y = new float[0];     // a group's output (T, n, dirs*H_out)
@@ -184,7 +203,22 @@ final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
                 if (lstm) {
                     StateRows.load(a.c0, block, dirs, a.batch, rows, from, n, hidden, 0, hidden, c0, hidden);
                 }
-                kernels.runLayer(ctx, layer, len, n, in, h0, 0, lstm ? c0 : null, 0, out, hN, 0, lstm ? cN : null, 0);
+                if (pool != null) {
+                    this.layer = layer;
+                    this.len = len;
+                    this.n = n;
+                    this.in = in;
+                    this.out = out;
+                    try {
+                        pool.run(this);
+                    } finally {
+                        this.in = null; // a pooled workspace pins no caller's arrays
+                        this.out = null;
+                    }
+                } else {
+                    kernels.runLayer(ctx, layer, len, n, in, h0, 0, lstm ? c0 : null, 0, out, hN, 0,
+                        lstm ? cN : null, 0);
+                }
                 StateRows.store(hN, hOut, dirs, n, rows, from, 0, hOut, a.hN, block, a.batch, hOut);
                 if (lstm && a.cN != null) {
                     StateRows.store(cN, hidden, dirs, n, rows, from, 0, hidden, a.cN, block, a.batch, hidden);
@@ -195,6 +229,19 @@ final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
                 StateRows.store(y, width, len, n, rows, from, 0, width, a.y, 0, a.batch, width);
             }
         }
+
+        /** Direction {@code worker} of the layer set above; a worker alone (pool busy) runs both. */
+        @Override
+        public void run(int worker, int workers) {
+            boolean lstm = spec.mode().hasCellState();
+            for (int dir = worker; dir < 2; dir += workers) {
+                kernels.runDirection(ctx, layer, dir, len, n, in, h0, 0, lstm ? c0 : null, 0, out, hN, 0,
+                    lstm ? cN : null, 0);
+            }
+        }
+
+        @Override
+        public void abort() { } // no barriers: each direction runs alone
 
         private static float[] grow(float[] a, String what, long d0, long d1, long d2) {
             int size = Sizes.elements(what, d0, d1, d2);

@@ -26,4 +26,25 @@ public interface LayerKernels<C> extends Kernels {
      */
     void runLayer(C ctx, int layer, int seqLen, int batch, float[] x, float[] h0, int h0At, float[] c0, int c0At,
                   float[] y, float[] hN, int hNAt, float[] cN, int cNAt);
+
+    /**
+     * Whether {@link #runDirection} runs one direction of a bidirectional layer on its own, so the
+     * driver may run the two directions at once, one per thread (each on half the threads).
+     */
+    default boolean directionsApart() {
+        return false;
+    }
+
+    /**
+     * Direction {@code dir} of {@link #runLayer}'s layer, with the same arguments, of which it reads
+     * and writes only its own parts: block {@code dir} of h0, c0, hN and cN, and columns
+     * {@code [dir*H_out, (dir+1)*H_out)} of y. The driver may call it for both directions at once,
+     * from two threads, with the same context, between {@link #begin} and {@link #end} on its own thread.
+     *
+     * @throws UnsupportedOperationException unless {@link #directionsApart()}
+     */
+    default void runDirection(C ctx, int layer, int dir, int seqLen, int batch, float[] x, float[] h0, int h0At,
+                              float[] c0, int c0At, float[] y, float[] hN, int hNAt, float[] cN, int cNAt) {
+        throw new UnsupportedOperationException("these kernels run both directions of a layer together");
+    }
 }

@@ -6,6 +6,7 @@ import dev.rnnengine.core.CellMode;
 import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.LayerWeights;
 import dev.rnnengine.engine.LayerKernels;
+import dev.rnnengine.internal.CpuCaches;
 import dev.rnnengine.internal.ffm.OneDnn;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -17,6 +18,10 @@ import java.util.concurrent.Semaphore;
 /**
  * Whole layers on oneDNN's RNN primitives: one primitive per layer (both directions in it, with
  * {@code bidirectional_concat}), weights reordered once into the layout the primitive asks for.
+ * With two threads or more a bidirectional layer is two unidirectional primitives instead
+ * ({@code left2right} and {@code right2left} on each direction's weights), which the driver runs
+ * at once, one per thread ({@link #runDirection}), each on half the threads: oneDNN, like ONNX
+ * Runtime, runs the two directions of one primitive one after the other.
  *
  * <p>PyTorch onto oneDNN, in one place ({@link #userWeights}): weights in PyTorch's
  * {@code (G*H, in)} order are oneDNN's {@code ldgoi}; LSTM gates i,f,g,o are oneDNN's order;
@@ -52,30 +57,46 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
     private final boolean proj;
     private final OneDnn.Handles handles; // model-lifetime: weights, their reorders
     private final LayerParams[] layers;
+    /** Bidirectional at 2+ threads: one primitive per direction ("part"), run at once by the driver. */
+    private final boolean apart;
+    private final int parts;       // primitives per layer: 2 apart, else 1
+    private final int partDirs;    // directions per primitive: 1 apart, else dirs
+    private final int partThreads; // OpenMP threads of one part's call
     private final ConcurrentHashMap<Long, Plan> plans = new ConcurrentHashMap<>();
     private final int maxPlans;
     private MemorySegment reorderStream; // guarded by handles
 
-    /** One layer's weights: PyTorch's values as oneDNN user memory, and the layouts primitives asked for. */
+    /**
+     * One layer's weights: PyTorch's values as oneDNN user memory, and the layouts primitives asked
+     * for; per part (the whole layer, or one direction's slice of the same memory) and argument.
+     */
     private static final class LayerParams {
         final int inputSize;
-        final MemorySegment[] userMd = new MemorySegment[4];
-        final MemorySegment[] userMem = new MemorySegment[4];
-        final MemorySegment[] anyMd = new MemorySegment[4];
-        final List<List<MemorySegment[]>> reordered = List.of(new ArrayList<>(), new ArrayList<>(),
-            new ArrayList<>(), new ArrayList<>()); // per argument: {md, memory} pairs
+        final MemorySegment[][] userMd;
+        final MemorySegment[][] userMem;
+        final MemorySegment[][] anyMd;
+        final List<List<List<MemorySegment[]>>> reordered = new ArrayList<>(); // per part, argument: {md, memory}
 
-        LayerParams(int inputSize) {
+        LayerParams(int inputSize, int parts) {
             this.inputSize = inputSize;
+            userMd = new MemorySegment[parts][4];
+            userMem = new MemorySegment[parts][4];
+            anyMd = new MemorySegment[parts][4];
+            for (int p = 0; p < parts; p++) {
+                reordered.add(List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>()));
+            }
         }
     }
 
     OneDnnKernels(RnnSpec spec, List<LayerWeights> weights, OneDnn dnnl, int threads) {
-        this(spec, weights, dnnl, threads, MAX_CACHED_PLANS);
+        this(spec, weights, dnnl, threads, MAX_CACHED_PLANS, CpuCaches.l2());
     }
 
-    /** With a plan cache of {@code maxPlans} shapes (tests use a small one). */
-    OneDnnKernels(RnnSpec spec, List<LayerWeights> weights, OneDnn dnnl, int threads, int maxPlans) {
+    /**
+     * With a plan cache of {@code maxPlans} shapes (tests use a small one), on a core with {@code l2}
+     * bytes of L2 (0: unknown).
+     */
+    OneDnnKernels(RnnSpec spec, List<LayerWeights> weights, OneDnn dnnl, int threads, int maxPlans, long l2) {
         this.maxPlans = maxPlans;
         this.spec = spec;
         this.dnnl = dnnl;
@@ -86,6 +107,10 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
         this.hOut = spec.outputHiddenSize();
         this.lstm = spec.mode().hasCellState();
         this.proj = spec.projSize() > 0;
+        this.apart = dirs == 2 && threads >= 2 && directionFits(spec, l2);
+        this.parts = apart ? 2 : 1;
+        this.partDirs = apart ? 1 : dirs;
+        this.partThreads = apart ? Math.max(1, threads / 2) : threads;
         this.handles = dnnl.handles();
         this.layers = new LayerParams[spec.numLayers()];
         try {
@@ -110,11 +135,26 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
         }
     }
 
+    /**
+     * Whether one direction's recurrent weights (W_hh, W_hr) take at most half a core's L2: then a
+     * core running that direction alone keeps them there, and the directions run apart; beyond it,
+     * one primitive whose threads share each direction's weights reads them from L2, and apart loses.
+     * Measured at 2 threads on an Intel Xeon with 2 MB L2 (ms, one primitive vs apart): bilstm2_b16
+     * 6.1 vs 4.6, LSTM 128 bi batch 1 0.49 vs 0.28, GRU 256 batch 8 3.2 vs 2.8, tanh RNN 256 batch 4
+     * 0.78 vs 0.51 (apart below half the L2); LSTM 512 batch 1 2.9 vs 4.4, GRU 512 batch 1 10.6 vs 11.6,
+     * tanh RNN 512 batch 4 4.8 vs 6.1, LSTM 512 batch 64 49 vs 49 (one primitive from half the L2 up).
+     */
+    static boolean directionFits(RnnSpec spec, long l2) {
+        double bytes = 4.0 * ((double) spec.gates() * spec.hiddenSize() * spec.outputHiddenSize()
+            + (double) spec.projSize() * spec.hiddenSize());
+        return bytes < l2 / 2.0;
+    }
+
     /** The PyTorch to oneDNN mapping of one layer's weights (see the class comment). */
     private LayerParams userWeights(int l, List<LayerWeights> weights) {
         int g = spec.gates();
         int in = spec.layerInputSize(l);
-        LayerParams p = new LayerParams(in);
+        LayerParams p = new LayerParams(in, parts);
         int[] gateOrder = spec.mode().onednnGateOrder(); // oneDNN gate k is PyTorch gate gateOrder[k]
         int apart = spec.mode().gateWithSeparateRecurrentBias(); // GRU's b_hn: a fourth bias part
         int biasParts = apart >= 0 ? g + 1 : g;
@@ -147,20 +187,24 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
             }
         }
         long[][] dims = {
-            {1, dirs, in, g, hidden},
-            {1, dirs, hOut, g, hidden},
-            {1, dirs, biasParts, hidden},
-            {1, dirs, hidden, hOut}};
+            {1, partDirs, in, g, hidden},
+            {1, partDirs, hOut, g, hidden},
+            {1, partDirs, biasParts, hidden},
+            {1, partDirs, hidden, hOut}};
         int[] tags = {OneDnn.TAG_LDGOI, OneDnn.TAG_LDGOI, OneDnn.TAG_LDGO, OneDnn.TAG_LDOI};
         MemorySegment[] data = {wl, wi, b, wp};
-        for (int k = 0; k < 4; k++) {
-            if (data[k] == null) {
-                p.anyMd[k] = MemorySegment.NULL;
-                continue;
+        for (int part = 0; part < parts; part++) {
+            for (int k = 0; k < 4; k++) {
+                if (data[k] == null) {
+                    p.anyMd[part][k] = MemorySegment.NULL;
+                    continue;
+                }
+                // A direction's weights are contiguous in ldgoi/ldgo/ldoi: a part is a slice.
+                long bytes = data[k].byteSize() / parts;
+                p.userMd[part][k] = handles.md(tags[k], dims[k]);
+                p.userMem[part][k] = handles.memory(p.userMd[part][k], data[k].asSlice(part * bytes, bytes));
+                p.anyMd[part][k] = handles.md(OneDnn.TAG_ANY, dims[k]);
             }
-            p.userMd[k] = handles.md(tags[k], dims[k]);
-            p.userMem[k] = handles.memory(p.userMd[k], data[k]);
-            p.anyMd[k] = handles.md(OneDnn.TAG_ANY, dims[k]);
         }
         return p;
     }
@@ -173,42 +217,41 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
      * The weights of argument {@code k} in the layout {@code wanted}: the user memory when it
      * already is, else a reorder made once per distinct layout and kept until close.
      */
-    private MemorySegment weightsFor(LayerParams p, int k, MemorySegment wanted) {
+    private MemorySegment weightsFor(LayerParams p, int part, int k, MemorySegment wanted) {
         synchronized (handles) {
-            if (dnnl.equal(p.userMd[k], wanted)) {
-                return p.userMem[k];
+            if (dnnl.equal(p.userMd[part][k], wanted)) {
+                return p.userMem[part][k];
             }
-            for (MemorySegment[] r : p.reordered.get(k)) {
+            for (MemorySegment[] r : p.reordered.get(part).get(k)) {
                 if (dnnl.equal(r[0], wanted)) {
                     return r[1];
                 }
             }
             MemorySegment md = handles.cloneMd(wanted);
             MemorySegment mem = handles.memory(md, handles.bytes(dnnl.size(md)));
-            MemorySegment reorder = handles.primitive(handles.reorderPd(p.userMd[k], md));
+            MemorySegment reorder = handles.primitive(handles.reorderPd(p.userMd[part][k], md));
             if (reorderStream == null) {
                 reorderStream = handles.stream();
             }
             MemorySegment args = handles.execArgs(new int[] {OneDnn.ARG_FROM, OneDnn.ARG_TO},
-                new MemorySegment[] {p.userMem[k], mem});
+                new MemorySegment[] {p.userMem[part][k], mem});
             dnnl.execute(reorder, reorderStream, 2, args);
-            p.reordered.get(k).add(new MemorySegment[] {md, mem});
+            p.reordered.get(part).get(k).add(new MemorySegment[] {md, mem});
             return mem;
         }
     }
 
-    /** Primitives for one call shape (N, T), and the pool of per-call execution contexts. */
+    /** Primitives for one call shape (N, T), per layer and part, and the pools of per-call execution contexts. */
     private final class Plan {
         final int batch;
         final int seqLen;
         final OneDnn.Handles h = dnnl.handles();
-        final MemorySegment[] primitive;
-        final MemorySegment[][] mds; // per layer: src_layer, src_iter, src_iter_c, dst_layer, dst_iter, dst_iter_c
-        final MemorySegment[][] weights; // per layer, per weight argument
-        final MemorySegment[] scratchMd;
+        final MemorySegment[][] primitive; // per layer, part
+        final MemorySegment[][][] mds; // per layer, part: src_layer, src_iter, src_iter_c, dst_layer, dst_iter, dst_iter_c
+        final MemorySegment[][][] weights; // per layer, part, weight argument
+        final MemorySegment[][] scratchMd;
         final long scratchBytes;
-        final int maxWidth;
-        final ConcurrentLinkedQueue<Exec> idle = new ConcurrentLinkedQueue<>();
+        final List<ConcurrentLinkedQueue<Exec>> idle = new ArrayList<>(); // per part
         /** False for a plan past the cache's size: the caller frees it after its call. */
         boolean cached;
 
@@ -216,78 +259,87 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
             this.batch = batch;
             this.seqLen = seqLen;
             int nl = layers.length;
-            primitive = new MemorySegment[nl];
-            mds = new MemorySegment[nl][];
-            weights = new MemorySegment[nl][4];
-            scratchMd = new MemorySegment[nl];
-            int direction = dirs == 2 ? OneDnn.BIDIRECTIONAL_CONCAT : OneDnn.UNIDIRECTIONAL;
+            primitive = new MemorySegment[nl][parts];
+            mds = new MemorySegment[nl][parts][];
+            weights = new MemorySegment[nl][parts][4];
+            scratchMd = new MemorySegment[nl][parts];
             long scratch = 0;
-            int width = 0;
             try {
                 MemorySegment attr = h.userScratchpadAttr();
                 for (int l = 0; l < nl; l++) {
                     LayerParams p = layers[l];
-                    MemorySegment srcLayer = h.md(OneDnn.TAG_TNC, seqLen, batch, p.inputSize);
-                    MemorySegment srcIter = h.md(OneDnn.TAG_LDNC, 1, dirs, batch, hOut);
-                    MemorySegment srcIterC = lstm ? h.md(OneDnn.TAG_LDNC, 1, dirs, batch, hidden) : MemorySegment.NULL;
-                    MemorySegment dstLayer = h.md(OneDnn.TAG_TNC, seqLen, batch, (long) dirs * hOut);
-                    MemorySegment dstIter = h.md(OneDnn.TAG_LDNC, 1, dirs, batch, hOut);
-                    MemorySegment dstIterC = lstm ? h.md(OneDnn.TAG_LDNC, 1, dirs, batch, hidden) : MemorySegment.NULL;
-                    MemorySegment[] any = p.anyMd;
-                    MemorySegment pd = switch (spec.mode()) {
-                        case LSTM -> h.lstmPd(direction, srcLayer, srcIter, srcIterC, any[W_LAYER], any[W_ITER],
-                            any[W_PROJ], any[BIAS], dstLayer, dstIter, dstIterC, attr);
-                        case GRU -> h.lbrGruPd(direction, srcLayer, srcIter, any[W_LAYER], any[W_ITER], any[BIAS],
-                            dstLayer, dstIter, attr);
-                        case RNN_TANH, RNN_RELU -> h.vanillaRnnPd(
-                            spec.mode() == CellMode.RNN_TANH ? OneDnn.ELTWISE_TANH : OneDnn.ELTWISE_RELU, direction,
-                            srcLayer, srcIter, any[W_LAYER], any[W_ITER], any[BIAS], dstLayer, dstIter, attr);
-                    };
-                    for (int k = 0; k < 4; k++) {
-                        weights[l][k] = p.userMd[k] == null ? null : weightsFor(p, k, dnnl.queryMd(pd, WEIGHT_ARGS[k]));
+                    for (int part = 0; part < parts; part++) {
+                        int direction = apart ? (part == 0 ? OneDnn.UNIDIRECTIONAL : OneDnn.RIGHT_TO_LEFT)
+                            : dirs == 2 ? OneDnn.BIDIRECTIONAL_CONCAT : OneDnn.UNIDIRECTIONAL;
+                        MemorySegment srcLayer = h.md(OneDnn.TAG_TNC, seqLen, batch, p.inputSize);
+                        MemorySegment srcIter = h.md(OneDnn.TAG_LDNC, 1, partDirs, batch, hOut);
+                        MemorySegment srcIterC = lstm ? h.md(OneDnn.TAG_LDNC, 1, partDirs, batch, hidden)
+                            : MemorySegment.NULL;
+                        MemorySegment dstLayer = h.md(OneDnn.TAG_TNC, seqLen, batch, (long) partDirs * hOut);
+                        MemorySegment dstIter = h.md(OneDnn.TAG_LDNC, 1, partDirs, batch, hOut);
+                        MemorySegment dstIterC = lstm ? h.md(OneDnn.TAG_LDNC, 1, partDirs, batch, hidden)
+                            : MemorySegment.NULL;
+                        MemorySegment[] any = p.anyMd[part];
+                        MemorySegment pd = switch (spec.mode()) {
+                            case LSTM -> h.lstmPd(direction, srcLayer, srcIter, srcIterC, any[W_LAYER], any[W_ITER],
+                                any[W_PROJ], any[BIAS], dstLayer, dstIter, dstIterC, attr);
+                            case GRU -> h.lbrGruPd(direction, srcLayer, srcIter, any[W_LAYER], any[W_ITER], any[BIAS],
+                                dstLayer, dstIter, attr);
+                            case RNN_TANH, RNN_RELU -> h.vanillaRnnPd(
+                                spec.mode() == CellMode.RNN_TANH ? OneDnn.ELTWISE_TANH : OneDnn.ELTWISE_RELU,
+                                direction, srcLayer, srcIter, any[W_LAYER], any[W_ITER], any[BIAS], dstLayer, dstIter,
+                                attr);
+                        };
+                        for (int k = 0; k < 4; k++) {
+                            weights[l][part][k] = p.userMd[part][k] == null ? null
+                                : weightsFor(p, part, k, dnnl.queryMd(pd, WEIGHT_ARGS[k]));
+                        }
+                        mds[l][part] = new MemorySegment[] {srcLayer, srcIter, srcIterC, dstLayer, dstIter, dstIterC};
+                        scratchMd[l][part] = dnnl.queryMd(pd, OneDnn.ARG_SCRATCHPAD);
+                        scratch = Math.max(scratch, dnnl.size(scratchMd[l][part]));
+                        primitive[l][part] = h.primitive(pd);
                     }
-                    mds[l] = new MemorySegment[] {srcLayer, srcIter, srcIterC, dstLayer, dstIter, dstIterC};
-                    scratchMd[l] = dnnl.queryMd(pd, OneDnn.ARG_SCRATCHPAD);
-                    scratch = Math.max(scratch, dnnl.size(scratchMd[l]));
-                    primitive[l] = h.primitive(pd);
-                    width = Math.max(width, dirs * hOut);
                 }
             } catch (RuntimeException e) {
                 h.close();
                 throw e;
             }
             scratchBytes = scratch;
-            maxWidth = width;
+            for (int part = 0; part < parts; part++) {
+                idle.add(new ConcurrentLinkedQueue<>());
+            }
         }
 
-        Exec borrow() {
-            Exec e = idle.poll();
-            return e != null ? e : new Exec(this);
+        Exec borrow(int part) {
+            Exec e = idle.get(part).poll();
+            return e != null ? e : new Exec(this, part);
         }
 
         void release(Exec e) {
-            idle.add(e);
+            idle.get(e.part).add(e);
         }
     }
 
     /**
-     * One call's own stream, native buffers and argument lists for a {@link Plan}: one set of
-     * buffers that every layer's arguments point into (layers run one at a time).
+     * One call's own stream, native buffers and argument lists for one part of a {@link Plan}: one
+     * set of buffers that every layer's arguments point into (layers run one at a time).
      */
     private final class Exec {
         final Plan plan;
+        final int part;
         final MemorySegment stream;
         final MemorySegment x;       // (T, N, in) of the layer running
-        final MemorySegment y;       // (T, N, dirs*H_out)
-        final MemorySegment hIn;     // (dirs, N, H_out)
+        final MemorySegment y;       // (T, N, partDirs*H_out)
+        final MemorySegment hIn;     // (partDirs, N, H_out)
         final MemorySegment hOut;
-        final MemorySegment cIn;     // (dirs, N, H), LSTM only
+        final MemorySegment cIn;     // (partDirs, N, H), LSTM only
         final MemorySegment cOut;
         final MemorySegment[] args;
         final int[] nargs;
 
-        Exec(Plan p) {
+        Exec(Plan p, int part) {
             plan = p;
+            this.part = part;
             OneDnn.Handles h = p.h;
             int nl = layers.length;
             long rows = (long) p.seqLen * p.batch;
@@ -295,11 +347,11 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
             for (LayerParams lp : layers) {
                 maxIn = Math.max(maxIn, lp.inputSize);
             }
-            long stateH = (long) dirs * p.batch * OneDnnKernels.this.hOut;
-            long stateC = (long) dirs * p.batch * hidden;
+            long stateH = (long) partDirs * p.batch * OneDnnKernels.this.hOut;
+            long stateC = (long) partDirs * p.batch * hidden;
             stream = h.stream();
             x = h.floats(rows * maxIn);
-            y = h.floats(rows * p.maxWidth);
+            y = h.floats(rows * partDirs * OneDnnKernels.this.hOut);
             hIn = h.floats(stateH);
             hOut = h.floats(stateH);
             cIn = lstm ? h.floats(stateC) : null;
@@ -308,7 +360,7 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
             args = new MemorySegment[nl];
             nargs = new int[nl];
             for (int l = 0; l < nl; l++) {
-                MemorySegment[] md = p.mds[l];
+                MemorySegment[] md = p.mds[l][part];
                 List<Integer> nums = new ArrayList<>();
                 List<MemorySegment> mems = new ArrayList<>();
                 nums.add(OneDnn.ARG_SRC_LAYER);
@@ -326,14 +378,14 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
                     mems.add(h.memory(md[5], cOut));
                 }
                 for (int k = 0; k < 4; k++) {
-                    if (p.weights[l][k] != null) {
+                    if (p.weights[l][part][k] != null) {
                         nums.add(WEIGHT_ARGS[k]);
-                        mems.add(p.weights[l][k]);
+                        mems.add(p.weights[l][part][k]);
                     }
                 }
-                if (dnnl.size(p.scratchMd[l]) > 0) {
+                if (dnnl.size(p.scratchMd[l][part]) > 0) {
                     nums.add(OneDnn.ARG_SCRATCHPAD);
-                    mems.add(h.memory(p.scratchMd[l], scratch));
+                    mems.add(h.memory(p.scratchMd[l][part], scratch));
                 }
                 args[l] = h.execArgs(nums.stream().mapToInt(Integer::intValue).toArray(),
                     mems.toArray(new MemorySegment[0]));
@@ -365,9 +417,9 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
         }
     }
 
-    /** A call's borrowed execution context, kept across the layers of one (N, T) group. */
+    /** A call's borrowed execution contexts (one per part), kept across the layers of one (N, T) group. */
     static final class Context {
-        private Exec exec;
+        private final Exec[] exec = new Exec[2];
     }
 
     @Override
@@ -391,43 +443,58 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
         try {
             // A cached plan's Exec stays with this (pooled) context for its next call of the
             // same shape: no lookup, no pool traffic. A temporary plan is freed now.
-            if (ctx.exec != null && !ctx.exec.plan.cached) {
-                release(ctx);
+            for (int part = 0; part < parts; part++) {
+                Exec e = ctx.exec[part];
+                if (e != null && !e.plan.cached) {
+                    release(ctx, part);
+                }
             }
         } finally {
             CORES.release(permits);
         }
     }
 
-    private void release(Context ctx) {
-        Exec e = ctx.exec;
-        ctx.exec = null;
+    private void release(Context ctx, int part) {
+        Exec e = ctx.exec[part];
+        ctx.exec[part] = null;
         if (e != null) {
             if (e.plan.cached) {
                 e.plan.release(e);
             } else {
-                e.plan.h.close();
+                e.plan.h.close(); // a temporary plan: each part's is its own (the two may run at once)
             }
         }
+    }
+
+    /** This context's Exec of {@code part} for the shape (N, T), borrowed anew when the shape changed. */
+    private Exec exec(Context ctx, int part, int batch, int seqLen) {
+        Exec e = ctx.exec[part];
+        if (e != null && e.plan.batch == batch && e.plan.seqLen == seqLen) {
+            return e;
+        }
+        release(ctx, part);
+        Plan p = plan(batch, seqLen);
+        try {
+            e = p.borrow(part);
+        } catch (RuntimeException | Error failure) {
+            if (!p.cached) {
+                p.h.close(); // a temporary plan nobody else holds
+            }
+            throw failure;
+        }
+        ctx.exec[part] = e;
+        return e;
     }
 
     @Override
     public void runLayer(Context ctx, int layer, int seqLen, int batch, float[] x, float[] h0, int h0At, float[] c0,
                          int c0At, float[] y, float[] hN, int hNAt, float[] cN, int cNAt) {
-        Exec e = ctx.exec;
-        if (e == null || e.plan.batch != batch || e.plan.seqLen != seqLen) {
-            release(ctx);
-            Plan p = plan(batch, seqLen);
-            try {
-                e = p.borrow();
-            } catch (RuntimeException | Error failure) {
-                if (!p.cached) {
-                    p.h.close(); // a temporary plan nobody else holds
-                }
-                throw failure;
-            }
-            ctx.exec = e;
+        if (apart) {
+            runDirection(ctx, layer, 0, seqLen, batch, x, h0, h0At, c0, c0At, y, hN, hNAt, cN, cNAt);
+            runDirection(ctx, layer, 1, seqLen, batch, x, h0, h0At, c0, c0At, y, hN, hNAt, cN, cNAt);
+            return;
         }
+        Exec e = exec(ctx, 0, batch, seqLen);
         int in = layers[layer].inputSize;
         int rows = seqLen * batch;
         MemorySegment.copy(x, 0, e.x, JAVA_FLOAT, 0, rows * in);
@@ -435,11 +502,44 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
         if (lstm) {
             MemorySegment.copy(c0, c0At, e.cIn, JAVA_FLOAT, 0, dirs * batch * hidden);
         }
-        dnnl.execute(e.plan.primitive[layer], e.stream, e.nargs[layer], e.args[layer]);
+        dnnl.execute(e.plan.primitive[layer][0], e.stream, e.nargs[layer], e.args[layer]);
         MemorySegment.copy(e.y, JAVA_FLOAT, 0, y, 0, rows * dirs * hOut);
         MemorySegment.copy(e.hOut, JAVA_FLOAT, 0, hN, hNAt, dirs * batch * hOut);
         if (lstm) {
             MemorySegment.copy(e.cOut, JAVA_FLOAT, 0, cN, cNAt, dirs * batch * hidden);
+        }
+    }
+
+    @Override
+    public boolean directionsApart() {
+        return apart;
+    }
+
+    @Override
+    public void runDirection(Context ctx, int layer, int dir, int seqLen, int batch, float[] x, float[] h0, int h0At,
+                             float[] c0, int c0At, float[] y, float[] hN, int hNAt, float[] cN, int cNAt) {
+        if (!apart) {
+            throw new UnsupportedOperationException("this model's layers run both directions in one primitive");
+        }
+        dnnl.setThreads(partThreads); // OpenMP's count is the calling thread's own
+        Exec e = exec(ctx, dir, batch, seqLen);
+        int in = layers[layer].inputSize;
+        int rows = seqLen * batch;
+        int hState = batch * hOut;
+        int cState = batch * hidden;
+        MemorySegment.copy(x, 0, e.x, JAVA_FLOAT, 0, rows * in);
+        MemorySegment.copy(h0, h0At + dir * hState, e.hIn, JAVA_FLOAT, 0, hState);
+        if (lstm) {
+            MemorySegment.copy(c0, c0At + dir * cState, e.cIn, JAVA_FLOAT, 0, cState);
+        }
+        dnnl.execute(e.plan.primitive[layer][dir], e.stream, e.nargs[layer], e.args[layer]);
+        int width = 2 * hOut;
+        for (int r = 0; r < rows; r++) { // this direction's half of each output row
+            MemorySegment.copy(e.y, JAVA_FLOAT, (long) r * hOut * 4, y, r * width + dir * hOut, hOut);
+        }
+        MemorySegment.copy(e.hOut, JAVA_FLOAT, 0, hN, hNAt + dir * hState, hState);
+        if (lstm) {
+            MemorySegment.copy(e.cOut, JAVA_FLOAT, 0, cN, cNAt + dir * cState, cState);
         }
     }
 

@@ -54,6 +54,7 @@ public final class OneDnn {
     public static final int ELTWISE_TANH = 33;             // dnnl_eltwise_tanh
     public static final int ELTWISE_RELU = 32;             // dnnl_eltwise_relu
     public static final int UNIDIRECTIONAL = 1;            // dnnl_unidirectional_left2right
+    public static final int RIGHT_TO_LEFT = 2;             // dnnl_unidirectional_right2left
     public static final int BIDIRECTIONAL_CONCAT = 3;      // dnnl_bidirectional_concat
     public static final int ARG_SRC_LAYER = 1;
     public static final int ARG_SRC_ITER = 2;

@@ -21,8 +21,10 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The oneDNN backend's own machinery: shapes past the plan cache, and length groups. */
+/** The oneDNN backend's own machinery: shapes past the plan cache, length groups, directions apart. */
 class OneDnnKernelsTest {
+    private static final long L2 = 2L << 20; // a 2 MB L2: these models' directions fit half of it
+
     private static List<LayerWeights> weights(RnnSpec spec, long seed) {
         return Fixtures.layerWeights(spec, StateDicts.random(spec, seed));
     }
@@ -64,7 +66,7 @@ class OneDnnKernelsTest {
         int[] lengths = {3, 7, 1, 7, 3};
         PreparedModel ref = Driver.of("scalar", spec, new ScalarBackend().prepare(spec, w, 1), 1);
         // Cache of one shape: the load-time (1, 1) plan; every group here is a temporary plan.
-        try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, w, OneDnn.get(), 1, 1), 1)) {
+        try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, w, OneDnn.get(), 1, 1, 0), 1)) {
             for (int call = 0; call < 3; call++) {
                 Call expected = args(spec, 7, 5, lengths, 11);
                 Call got = args(spec, 7, 5, lengths, 11);
@@ -104,6 +106,101 @@ class OneDnnKernelsTest {
         List<LayerWeights> w = weights(spec, 9);
         int[][] shapes = {{1, 1}, {5, 3}, {9, 17}}; // (T, N)
         try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, w, OneDnn.get(), 1), 1)) {
+            float[][] single = new float[shapes.length][];
+            for (int s = 0; s < shapes.length; s++) {
+                Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
+                dnn.forward(a);
+                single[s] = a.y;
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+                for (int task = 0; task < 4; task++) {
+                    int first = task;
+                    done.add(pool.submit(() -> {
+                        for (int call = 0; call < 40; call++) {
+                            int s = (first + call) % shapes.length;
+                            Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
+                            dnn.forward(a);
+                            assertArrayEquals(single[s], a.y, "shape " + s + " call " + call);
+                        }
+                        return null;
+                    }));
+                }
+                for (var f : done) {
+                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void bidirectionalLayersRunTheirDirectionsApartAtTwoThreads() {
+        RnnSpec[] specs = {
+            new RnnSpec(CellMode.LSTM, 5, 8, 2, true, false, true, 3), // projection: h is 3 wide, c 8
+            new RnnSpec(CellMode.GRU, 5, 9, 2, true, false, true, 0),
+            new RnnSpec(CellMode.RNN_TANH, 4, 7, 3, true, false, true, 0)};
+        int[][] lengthsets = {null, {3, 7, 1, 7, 3}};
+        for (RnnSpec spec : specs) {
+            List<LayerWeights> w = weights(spec, 21);
+            PreparedModel ref = Driver.of("scalar", spec, new ScalarBackend().prepare(spec, w, 1), 1);
+            try (OneDnnKernels one = new OneDnnKernels(spec, w, OneDnn.get(), 1, 8, L2)) {
+                assertTrue(!one.directionsApart(), "one thread: both directions in one primitive");
+            }
+            try (OneDnnKernels small = new OneDnnKernels(spec, w, OneDnn.get(), 2, 8, 64)) {
+                assertTrue(!small.directionsApart(), "a direction's weights past half the L2: one primitive");
+            }
+            // The default plan cache, and a cache of one shape (every group a temporary plan per direction).
+            for (int cache : new int[] {OneDnnKernels.MAX_CACHED_PLANS, 1}) {
+                OneDnnKernels k = new OneDnnKernels(spec, w, OneDnn.get(), 2, cache, L2);
+                assertTrue(k.directionsApart(), spec.mode() + ": two threads run the directions apart");
+                try (PreparedModel dnn = Driver.of("onednn", spec, k, 2)) {
+                    for (int[] lengths : lengthsets) {
+                        for (int call = 0; call < 2; call++) {
+                            Call expected = args(spec, 7, 5, lengths, 13 + call);
+                            Call got = args(spec, 7, 5, lengths, 13 + call);
+                            java.util.Arrays.fill(got.y, Float.NaN); // both halves of every row must be written
+                            java.util.Arrays.fill(got.hN, Float.NaN);
+                            ref.forward(expected);
+                            dnn.forward(got);
+                            String what = spec.mode() + " cache " + cache + " lengths " + (lengths != null);
+                            assertNear(what + " output", expected.y, got.y);
+                            assertNear(what + " h_n", expected.hN, got.hN);
+                            if (expected.cN != null) {
+                                assertNear(what + " c_n", expected.cN, got.cN);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void directionsRunApartWhenOneDirectionsRecurrentWeightsFitHalfTheL2() {
+        long mb2 = 2L << 20;
+        // LSTM 128: W_hh 256 KB per direction; LSTM 512: 4 MB; tanh RNN 512: 1 MB, exactly half.
+        assertTrue(OneDnnKernels.directionFits(new RnnSpec(CellMode.LSTM, 128, 128, 2, true, false, true, 0), mb2));
+        assertTrue(!OneDnnKernels.directionFits(new RnnSpec(CellMode.LSTM, 512, 512, 1, true, false, true, 0), mb2));
+        assertTrue(!OneDnnKernels.directionFits(new RnnSpec(CellMode.RNN_TANH, 256, 512, 1, true, false, true, 0), mb2));
+        assertTrue(OneDnnKernels.directionFits(new RnnSpec(CellMode.GRU, 256, 256, 1, true, false, true, 0), mb2));
+        // The projection counts: LSTM 512 -> 64 is W_hh 512 KB plus W_hr 128 KB, past half of 1200 KB.
+        assertTrue(OneDnnKernels.directionFits(new RnnSpec(CellMode.LSTM, 64, 512, 1, true, false, true, 64), mb2));
+        assertTrue(!OneDnnKernels.directionFits(new RnnSpec(CellMode.LSTM, 64, 512, 1, true, false, true, 64),
+            1200 * 1024));
+        assertTrue(!OneDnnKernels.directionFits(new RnnSpec(CellMode.LSTM, 8, 8, 1, true, false, true, 0), 0));
+    }
+
+    @Test
+    void directionsApartUnderConcurrentCallersGiveEachItsOwnResult() throws Exception {
+        // More callers than the pool of two: the pool's own caller runs both directions on one
+        // thread, the rest queue on the core permits; every result must be the single caller's bits.
+        RnnSpec spec = new RnnSpec(CellMode.LSTM, 8, 16, 2, true, false, true, 0);
+        List<LayerWeights> w = weights(spec, 9);
+        int[][] shapes = {{1, 1}, {5, 3}, {9, 17}}; // (T, N)
+        try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, w, OneDnn.get(), 2, 8, L2), 2)) {
             float[][] single = new float[shapes.length][];
             for (int s = 0; s < shapes.length; s++) {
                 Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
