@@ -23,7 +23,8 @@ final class Report {
      * decided by its reuse distance: a single step's call (T = 1) reads every weight once, so
      * between two uses of a weight the core streams its slice of all of them; a sequence reuses
      * one direction's W_hh every step, so that slice is its working set (at 1 thread the two
-     * directions run one after the other; from 2 threads each may have its own cores).
+     * directions run one after the other; from 2 threads each may have its own cores). W_ih is
+     * read once per call, after every other weight was used: from the whole model's level.
      */
     static Roof roofline(Machine m, Shapes.Shape s, int threads) {
         if (m == null || m.peakGflops() <= 0) {
@@ -141,7 +142,8 @@ final class Report {
             + "bandwidth of the working set each core streams between two uses of a weight, times the threads. That working "
             + "set is the core's slice of one direction's recurrent weights for a sequence (reused every step), but of "
             + "every weight of the model for a single step (T = 1: each weight is used once per call, so repeated calls "
-            + "stream all of them; W_ih is read from there too). `x roofline` is the median over that: 1.00x would be at "
+            + "stream all of them). W_ih, read once per call, always comes from where the whole model's slice fits: the "
+            + "calls before used every other weight in between. `x roofline` is the median over that: 1.00x would be at "
             + "the limit. Peak and bandwidths are measured below.\n\n");
         md.append("| shape | threads | who | ran on | median ms | roofline ms | x roofline | bound by |\n");
         md.append("|---|---|---|---|---|---|---|---|\n");

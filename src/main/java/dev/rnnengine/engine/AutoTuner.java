@@ -92,9 +92,10 @@ final class AutoTuner {
 
     /**
      * The measurements' generation, part of the fingerprint: raised when a backend's speed changed so
-     * much that earlier winners mislead (2: oneDNN runs a bidirectional layer's directions at once).
+     * much that earlier winners mislead (2: oneDNN runs a bidirectional layer's directions at once;
+     * 3: ties within {@link #TIE} go to the backend without a lock).
      */
-    static final int GENERATION = 2;
+    static final int GENERATION = 3;
 
     /** What makes one machine's measurements another's: CPU, cores, vector width, JDK, {@link #GENERATION}. */
     static String fingerprint() {
@@ -184,6 +185,35 @@ final class AutoTuner {
         return -1;
     }
 
+    /** Within this fraction of the fastest median, candidates are tied: closer than the tuner can tell. */
+    static final double TIE = 0.02;
+    /**
+     * Tied candidates' order: vector has no native copies and no lock, oneDNN's threads are per
+     * caller, OpenBLAS's thread count is process-wide (its calls hold a process-wide lock).
+     */
+    private static final List<String> TIE_ORDER = List.of("vector", "onednn", "openblas", "scalar");
+
+    /**
+     * The fastest candidate by median ms, or among those within {@link #TIE} of it the first of
+     * {@link #TIE_ORDER}: a 0.1% difference (GRU 512 at 2 threads, vector 2.399 ms, OpenBLAS 2.397)
+     * is a coin flip that must not send calls to the backend that serialises concurrent callers.
+     */
+    static String winner(Map<String, Double> ms) {
+        double fastest = ms.values().stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+        String winner = null;
+        for (Map.Entry<String, Double> e : ms.entrySet()) {
+            if (e.getValue() <= fastest * (1 + TIE) && (winner == null || rank(e.getKey()) < rank(winner))) {
+                winner = e.getKey();
+            }
+        }
+        return winner;
+    }
+
+    private static int rank(String backend) {
+        int i = TIE_ORDER.indexOf(backend);
+        return i < 0 ? TIE_ORDER.size() : i;
+    }
+
     /**
      * Measures every candidate on every call class with synthetic inputs and records the
      * result in the cache. Candidates are timed in alternating order, after a warm-up that
@@ -232,12 +262,7 @@ final class AutoTuner {
                     best.merge(n, s[calls / 2], Math::min);
                 }
             }
-            String winner = null;
-            for (String n : names) {
-                if (winner == null || best.get(n) < best.get(winner)) {
-                    winner = n;
-                }
-            }
+            String winner = winner(best);
             out[bi] = new Choice(winner, best);
             if (slowest > MAX_CALL_MS) { // the larger classes would take too long to measure: same winner
                 for (int rest = bi + 1; rest < BUCKETS.size(); rest++) {

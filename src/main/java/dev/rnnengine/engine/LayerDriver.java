@@ -15,8 +15,10 @@ import dev.rnnengine.internal.Sizes;
  * and final states are scattered back, and steps past each length are zeros ({@link Lengths}).
  *
  * <p>Kernels that run the directions of a bidirectional layer apart
- * ({@link LayerKernels#directionsApart()}) get them run at once, one per worker of a pool of
- * two: each direction's recurrence is sequential, so two cores run two of them in the time of one.
+ * ({@link LayerKernels#directionsApart()}) get them run at once, one per worker of the driver's
+ * own pool of two: each direction's recurrence is sequential, so two cores run two of them in
+ * the time of one (concurrent callers of one model past the cores' permits take turns; one that
+ * finds the pool busy runs both directions itself).
  */
 final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
     private final LayerKernels<C> kernels;
@@ -25,7 +27,8 @@ final class LayerDriver<C> extends Driver<LayerDriver<C>.Workspace> {
     LayerDriver(String name, RnnSpec spec, LayerKernels<C> kernels, int threads) {
         super(name, spec, kernels, threads);
         this.kernels = kernels;
-        this.pool = spec.directions() == 2 && threads > 1 && kernels.directionsApart() ? WorkerPool.acquire(2) : null;
+        // Its own pool: a shared one, busy with another model's task, would leave the call on one thread.
+        this.pool = spec.directions() == 2 && threads > 1 && kernels.directionsApart() ? WorkerPool.own(2) : null;
     }
 
     @Override

@@ -27,6 +27,7 @@ final class WorkerPool {
     }
 
     private static final Map<Integer, WorkerPool> SHARED = new HashMap<>(); // guarded by itself
+    private static final java.util.Set<WorkerPool> OWN = new java.util.HashSet<>(); // one user's pools; guarded by SHARED
     private static final long IDLE_SPIN_NANOS = 200_000;
 
     private final int size;
@@ -58,6 +59,25 @@ final class WorkerPool {
     }
 
     /**
+     * A pool of {@code threads} workers for one user alone (no other model's task makes it busy);
+     * pair with {@link #release()}.
+     *
+     * @throws IllegalArgumentException if threads is below 1
+     * @throws IllegalStateException if the threads cannot be started
+     */
+    static WorkerPool own(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        }
+        WorkerPool p = new WorkerPool(threads);
+        synchronized (SHARED) {
+            p.users = 1;
+            OWN.add(p);
+        }
+        return p;
+    }
+
+    /**
      * The process-wide pool of {@code threads} workers, created on first use; pair with
      * {@link #release()} when the user closes.
      *
@@ -86,6 +106,7 @@ final class WorkerPool {
                 return;
             }
             SHARED.remove(size, this);
+            OWN.remove(this);
         }
         busy.lock(); // no task runs once we hold it
         try {
@@ -109,6 +130,9 @@ final class WorkerPool {
         synchronized (SHARED) {
             int n = 0;
             for (WorkerPool p : SHARED.values()) {
+                n += p.size - 1;
+            }
+            for (WorkerPool p : OWN) {
                 n += p.size - 1;
             }
             return n;

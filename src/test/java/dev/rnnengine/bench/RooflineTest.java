@@ -36,7 +36,7 @@ class RooflineTest {
 
     @Test
     void aSequenceReusesOneLayersRecurrentWeightsFromTheirOwnLevel() {
-        // lstm_small_b1: W_hh 1 MB per step from L2, 100 steps; W_ih (128 KB) once from where the whole
+        // lstm_small_b1: W_hh 1 MB per step from L2, 100 steps; W_ih (512 KB) once from where the whole
         // model (1.6 MB) sits, also L2; the input GEMM's flops (26 MFLOP at 100 GFLOP/s) outweigh that read.
         Shapes.Shape s = Shapes.get("lstm_small_b1");
         double inputFlops = 2.0 * 4 * 256 * 128 * 100;

@@ -183,4 +183,27 @@ class AutoBackendTest {
             System.clearProperty(Warmup.PROPERTY);
         }
     }
+
+    /** The fastest wins; within 2% the tie goes to the backend that does not serialise callers. */
+    @Test
+    void tiesGoToTheBackendWithoutALock() {
+        java.util.Map<String, Double> coinFlip = new java.util.LinkedHashMap<>();
+        coinFlip.put("vector", 2.3992);
+        coinFlip.put("openblas", 2.3971);
+        coinFlip.put("onednn", 6.2510);
+        assertEquals("vector", AutoTuner.winner(coinFlip));
+        java.util.Map<String, Double> clear = new java.util.LinkedHashMap<>();
+        clear.put("vector", 1.0566);
+        clear.put("openblas", 1.2867);
+        clear.put("onednn", 0.8862);
+        assertEquals("onednn", AutoTuner.winner(clear));
+        java.util.Map<String, Double> justOutside = new java.util.LinkedHashMap<>();
+        justOutside.put("openblas", 1.0);
+        justOutside.put("vector", 1.0 * (1 + AutoTuner.TIE) + 1e-3);
+        assertEquals("openblas", AutoTuner.winner(justOutside));
+        java.util.Map<String, Double> nativeTie = new java.util.LinkedHashMap<>();
+        nativeTie.put("openblas", 1.000);
+        nativeTie.put("onednn", 1.015);
+        assertEquals("onednn", AutoTuner.winner(nativeTie));
+    }
 }

@@ -73,4 +73,27 @@ class ThreadsTest {
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("-Drnn.threads must be a positive integer, got 'two'"), bad.err());
     }
+
+    /** oneDNN's directions apart: each bidirectional model owns a pool of two, which ends with it. */
+    @Test
+    void directionPoolsAreEachModelsOwnAndEndWithIt() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Fixtures.expectedBackends().contains("onednn")
+            && Threads.max() >= 2 && dev.rnnengine.internal.CpuCaches.l2() > 0, "needs oneDNN, 2 cores and a known L2");
+        RnnSpec spec = new RnnSpec(CellMode.LSTM, 4, 8, 2, true, false, true, 0);
+        int before = WorkerPool.liveThreads();
+        List<RnnModel> models = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            RnnModel m = RnnModel.create(spec, StateDicts.random(spec, 1), new EngineOptions("onednn", 2));
+            m.forward(StateDicts.randn(1, 3, 2, 4));
+            models.add(m);
+        }
+        assertEquals(before + 3, WorkerPool.liveThreads(), "one worker per bidirectional oneDNN model");
+        models.forEach(RnnModel::close);
+        assertEquals(before, WorkerPool.liveThreads());
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (workerThreads() > before && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(before, workerThreads(), "rnn-worker threads still alive after their models closed");
+    }
 }

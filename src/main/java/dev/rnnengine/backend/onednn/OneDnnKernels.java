@@ -18,10 +18,11 @@ import java.util.concurrent.Semaphore;
 /**
  * Whole layers on oneDNN's RNN primitives: one primitive per layer (both directions in it, with
  * {@code bidirectional_concat}), weights reordered once into the layout the primitive asks for.
- * With two threads or more a bidirectional layer is two unidirectional primitives instead
+ * With two threads or more, when one direction's recurrent weights take less than half a core's
+ * L2 ({@link #directionFits}), a bidirectional layer is two unidirectional primitives instead
  * ({@code left2right} and {@code right2left} on each direction's weights), which the driver runs
- * at once, one per thread ({@link #runDirection}), each on half the threads: oneDNN, like ONNX
- * Runtime, runs the two directions of one primitive one after the other.
+ * at once, one per thread ({@link #runDirection}), each on half the threads (an odd count leaves
+ * one idle): oneDNN, like ONNX Runtime, runs the two directions of one primitive one after the other.
  *
  * <p>PyTorch onto oneDNN, in one place ({@link #userWeights}): weights in PyTorch's
  * {@code (G*H, in)} order are oneDNN's {@code ldgoi}; LSTM gates i,f,g,o are oneDNN's order;
@@ -121,8 +122,8 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
             // are reordered here, not in a caller's first call.
             CORES.acquireUninterruptibly(permits);
             try {
-                dnnl.setThreads(threads);
-                plan(1, 1);
+                dnnl.setThreads(partThreads); // primitives keep the thread count they were built with
+                plan(1, 1, 0);
             } finally {
                 CORES.release(permits);
             }
@@ -136,7 +137,7 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
     }
 
     /**
-     * Whether one direction's recurrent weights (W_hh, W_hr) take at most half a core's L2: then a
+     * Whether one direction's recurrent weights (W_hh, W_hr) take less than half a core's L2: then a
      * core running that direction alone keeps them there, and the directions run apart; beyond it,
      * one primitive whose threads share each direction's weights reads them from L2, and apart loses.
      * Measured at 2 threads on an Intel Xeon with 2 MB L2 (ms, one primitive vs apart): bilstm2_b16
@@ -255,7 +256,8 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
         /** False for a plan past the cache's size: the caller frees it after its call. */
         boolean cached;
 
-        Plan(int batch, int seqLen) {
+        /** Primitives of every part ({@code only} -1), or of part {@code only} alone (a temporary plan). */
+        Plan(int batch, int seqLen, int only) {
             this.batch = batch;
             this.seqLen = seqLen;
             int nl = layers.length;
@@ -269,6 +271,9 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
                 for (int l = 0; l < nl; l++) {
                     LayerParams p = layers[l];
                     for (int part = 0; part < parts; part++) {
+                        if (only >= 0 && part != only) {
+                            continue;
+                        }
                         int direction = apart ? (part == 0 ? OneDnn.UNIDIRECTIONAL : OneDnn.RIGHT_TO_LEFT)
                             : dirs == 2 ? OneDnn.BIDIRECTIONAL_CONCAT : OneDnn.UNIDIRECTIONAL;
                         MemorySegment srcLayer = h.md(OneDnn.TAG_TNC, seqLen, batch, p.inputSize);
@@ -395,10 +400,11 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
     }
 
     /**
-     * The plan for a call shape: cached up to {@code maxPlans} shapes, else a temporary one
-     * the caller closes. Call with the thread count set.
+     * The plan for a call shape: cached up to {@code maxPlans} shapes (every part), else a
+     * temporary one of {@code part} alone, built outside the lock, which the caller closes.
+     * Call with the part's thread count set.
      */
-    private Plan plan(int batch, int seqLen) {
+    private Plan plan(int batch, int seqLen, int part) {
         long key = ((long) batch << 32) | seqLen;
         Plan p = plans.get(key);
         if (p != null) {
@@ -406,15 +412,17 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
         }
         synchronized (plans) {
             p = plans.get(key);
-            if (p == null) {
-                p = new Plan(batch, seqLen);
-                if (plans.size() < maxPlans) {
-                    p.cached = true;
-                    plans.put(key, p);
-                }
+            if (p != null) {
+                return p;
             }
-            return p;
+            if (plans.size() < maxPlans) {
+                p = new Plan(batch, seqLen, -1);
+                p.cached = true;
+                plans.put(key, p);
+                return p;
+            }
         }
+        return new Plan(batch, seqLen, part);
     }
 
     /** A call's borrowed execution contexts (one per part), kept across the layers of one (N, T) group. */
@@ -473,7 +481,7 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
             return e;
         }
         release(ctx, part);
-        Plan p = plan(batch, seqLen);
+        Plan p = plan(batch, seqLen, part);
         try {
             e = p.borrow(part);
         } catch (RuntimeException | Error failure) {
