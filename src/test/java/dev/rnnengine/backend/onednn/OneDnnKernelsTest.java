@@ -103,36 +103,40 @@ class OneDnnKernelsTest {
     @Test
     void concurrentCallersShareWeightsAndPlansButNotScratch() throws Exception {
         RnnSpec spec = new RnnSpec(CellMode.LSTM, 8, 16, 2, true, false, false, 0);
-        List<LayerWeights> w = weights(spec, 9);
+        try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, weights(spec, 9), OneDnn.get(), 1), 1)) {
+            assertConcurrentCallersGetTheirOwnBits(spec, dnn);
+        }
+    }
+
+    /** Four threads calling one model with mixed shapes: each call gives a single caller's bits. */
+    private static void assertConcurrentCallersGetTheirOwnBits(RnnSpec spec, PreparedModel dnn) throws Exception {
         int[][] shapes = {{1, 1}, {5, 3}, {9, 17}}; // (T, N)
-        try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, w, OneDnn.get(), 1), 1)) {
-            float[][] single = new float[shapes.length][];
-            for (int s = 0; s < shapes.length; s++) {
-                Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
-                dnn.forward(a);
-                single[s] = a.y;
+        float[][] single = new float[shapes.length][];
+        for (int s = 0; s < shapes.length; s++) {
+            Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
+            dnn.forward(a);
+            single[s] = a.y;
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (int task = 0; task < 4; task++) {
+                int first = task;
+                done.add(pool.submit(() -> {
+                    for (int call = 0; call < 40; call++) {
+                        int s = (first + call) % shapes.length;
+                        Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
+                        dnn.forward(a);
+                        assertArrayEquals(single[s], a.y, "shape " + s + " call " + call);
+                    }
+                    return null;
+                }));
             }
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
-            try {
-                List<java.util.concurrent.Future<?>> done = new ArrayList<>();
-                for (int task = 0; task < 4; task++) {
-                    int first = task;
-                    done.add(pool.submit(() -> {
-                        for (int call = 0; call < 40; call++) {
-                            int s = (first + call) % shapes.length;
-                            Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
-                            dnn.forward(a);
-                            assertArrayEquals(single[s], a.y, "shape " + s + " call " + call);
-                        }
-                        return null;
-                    }));
-                }
-                for (var f : done) {
-                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
-                }
-            } finally {
-                pool.shutdownNow();
+            for (var f : done) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
             }
+        } finally {
+            pool.shutdownNow();
         }
     }
 
@@ -195,39 +199,42 @@ class OneDnnKernelsTest {
 
     @Test
     void directionsApartUnderConcurrentCallersGiveEachItsOwnResult() throws Exception {
-        // More callers than the pool of two: the pool's own caller runs both directions on one
-        // thread, the rest queue on the core permits; every result must be the single caller's bits.
+        // Four callers take turns on the core permits (where the cores outnumber the model's threads,
+        // a caller that finds the pool busy runs both directions itself: the next test); every result
+        // must be the single caller's bits.
         RnnSpec spec = new RnnSpec(CellMode.LSTM, 8, 16, 2, true, false, true, 0);
-        List<LayerWeights> w = weights(spec, 9);
-        int[][] shapes = {{1, 1}, {5, 3}, {9, 17}}; // (T, N)
-        try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, w, OneDnn.get(), 2, 8, L2), 2)) {
-            float[][] single = new float[shapes.length][];
-            for (int s = 0; s < shapes.length; s++) {
-                Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
-                dnn.forward(a);
-                single[s] = a.y;
-            }
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
-            try {
-                List<java.util.concurrent.Future<?>> done = new ArrayList<>();
-                for (int task = 0; task < 4; task++) {
-                    int first = task;
-                    done.add(pool.submit(() -> {
-                        for (int call = 0; call < 40; call++) {
-                            int s = (first + call) % shapes.length;
-                            Call a = args(spec, shapes[s][0], shapes[s][1], null, s);
-                            dnn.forward(a);
-                            assertArrayEquals(single[s], a.y, "shape " + s + " call " + call);
-                        }
-                        return null;
-                    }));
+        OneDnnKernels k = new OneDnnKernels(spec, weights(spec, 9), OneDnn.get(), 2, 8, L2);
+        assertTrue(k.directionsApart());
+        try (PreparedModel dnn = Driver.of("onednn", spec, k, 2)) {
+            assertConcurrentCallersGetTheirOwnBits(spec, dnn);
+        }
+    }
+
+    @Test
+    void aCallerAloneRunsBothDirectionsOneAfterTheOther() {
+        // runLayer of kernels whose directions run apart: both directions on the calling thread
+        // (what a caller that finds the pool busy does), against one bidirectional primitive.
+        RnnSpec spec = new RnnSpec(CellMode.LSTM, 6, 10, 1, true, false, true, 0);
+        List<LayerWeights> w = weights(spec, 17);
+        Call a = args(spec, 5, 3, null, 19);
+        float[][] y = new float[2][a.y.length];
+        float[][] hN = new float[2][a.hN.length];
+        float[][] cN = new float[2][a.cN.length];
+        long[] l2 = {0, L2}; // one primitive, then apart
+        for (int i = 0; i < 2; i++) {
+            try (OneDnnKernels k = new OneDnnKernels(spec, w, OneDnn.get(), 2, 8, l2[i])) {
+                assertEquals(i == 1, k.directionsApart());
+                OneDnnKernels.Context ctx = k.newContext();
+                k.begin(ctx);
+                try {
+                    k.runLayer(ctx, 0, 5, 3, a.x, a.h0, 0, a.c0, 0, y[i], hN[i], 0, cN[i], 0);
+                } finally {
+                    k.end(ctx);
                 }
-                for (var f : done) {
-                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
-                }
-            } finally {
-                pool.shutdownNow();
             }
         }
+        assertNear("output", y[0], y[1]);
+        assertNear("h_n", hN[0], hN[1]);
+        assertNear("c_n", cN[0], cN[1]);
     }
 }
