@@ -497,24 +497,11 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
     @Override
     public void runLayer(Context ctx, int layer, int seqLen, int batch, float[] x, float[] h0, int h0At, float[] c0,
                          int c0At, float[] y, float[] hN, int hNAt, float[] cN, int cNAt) {
-        if (apart) {
-            runDirection(ctx, layer, 0, seqLen, batch, x, h0, h0At, c0, c0At, y, hN, hNAt, cN, cNAt);
-            runDirection(ctx, layer, 1, seqLen, batch, x, h0, h0At, c0, c0At, y, hN, hNAt, cN, cNAt);
-            return;
+        if (apart) { // both directions on this thread, one after the other, at the count their primitives have
+            dnnl.setThreads(partThreads);
         }
-        Exec e = exec(ctx, 0, batch, seqLen);
-        int in = layers[layer].inputSize;
-        int rows = seqLen * batch;
-        MemorySegment.copy(x, 0, e.x, JAVA_FLOAT, 0, rows * in);
-        MemorySegment.copy(h0, h0At, e.hIn, JAVA_FLOAT, 0, dirs * batch * hOut);
-        if (lstm) {
-            MemorySegment.copy(c0, c0At, e.cIn, JAVA_FLOAT, 0, dirs * batch * hidden);
-        }
-        dnnl.execute(e.plan.primitive[layer][0], e.stream, e.nargs[layer], e.args[layer]);
-        MemorySegment.copy(e.y, JAVA_FLOAT, 0, y, 0, rows * dirs * hOut);
-        MemorySegment.copy(e.hOut, JAVA_FLOAT, 0, hN, hNAt, dirs * batch * hOut);
-        if (lstm) {
-            MemorySegment.copy(e.cOut, JAVA_FLOAT, 0, cN, cNAt, dirs * batch * hidden);
+        for (int part = 0; part < parts; part++) {
+            run(ctx, part, layer, seqLen, batch, x, h0, h0At, c0, c0At, y, hN, hNAt, cN, cNAt);
         }
     }
 
@@ -530,24 +517,38 @@ final class OneDnnKernels implements LayerKernels<OneDnnKernels.Context> {
             throw new UnsupportedOperationException("this model's layers run both directions in one primitive");
         }
         dnnl.setThreads(partThreads); // OpenMP's count is the calling thread's own
-        Exec e = exec(ctx, dir, batch, seqLen);
+        run(ctx, dir, layer, seqLen, batch, x, h0, h0At, c0, c0At, y, hN, hNAt, cN, cNAt);
+    }
+
+    /**
+     * Part {@code part}'s primitive of a layer: its block of the states (every direction, or
+     * direction {@code part}) and its columns of every output row.
+     */
+    private void run(Context ctx, int part, int layer, int seqLen, int batch, float[] x, float[] h0, int h0At,
+                     float[] c0, int c0At, float[] y, float[] hN, int hNAt, float[] cN, int cNAt) {
+        Exec e = exec(ctx, part, batch, seqLen);
         int in = layers[layer].inputSize;
         int rows = seqLen * batch;
-        int hState = batch * hOut;
-        int cState = batch * hidden;
+        int hState = partDirs * batch * hOut;
+        int cState = partDirs * batch * hidden;
         MemorySegment.copy(x, 0, e.x, JAVA_FLOAT, 0, rows * in);
-        MemorySegment.copy(h0, h0At + dir * hState, e.hIn, JAVA_FLOAT, 0, hState);
+        MemorySegment.copy(h0, h0At + part * hState, e.hIn, JAVA_FLOAT, 0, hState);
         if (lstm) {
-            MemorySegment.copy(c0, c0At + dir * cState, e.cIn, JAVA_FLOAT, 0, cState);
+            MemorySegment.copy(c0, c0At + part * cState, e.cIn, JAVA_FLOAT, 0, cState);
         }
-        dnnl.execute(e.plan.primitive[layer][dir], e.stream, e.nargs[layer], e.args[layer]);
-        int width = 2 * hOut;
-        for (int r = 0; r < rows; r++) { // this direction's half of each output row
-            MemorySegment.copy(e.y, JAVA_FLOAT, (long) r * hOut * 4, y, r * width + dir * hOut, hOut);
+        dnnl.execute(e.plan.primitive[layer][part], e.stream, e.nargs[layer], e.args[layer]);
+        int partWidth = partDirs * hOut;
+        if (partWidth == dirs * hOut) {
+            MemorySegment.copy(e.y, JAVA_FLOAT, 0, y, 0, rows * partWidth);
+        } else {
+            int width = dirs * hOut;
+            for (int r = 0; r < rows; r++) { // this direction's half of each output row
+                MemorySegment.copy(e.y, JAVA_FLOAT, (long) r * partWidth * 4, y, r * width + part * partWidth, partWidth);
+            }
         }
-        MemorySegment.copy(e.hOut, JAVA_FLOAT, 0, hN, hNAt + dir * hState, hState);
+        MemorySegment.copy(e.hOut, JAVA_FLOAT, 0, hN, hNAt + part * hState, hState);
         if (lstm) {
-            MemorySegment.copy(e.cOut, JAVA_FLOAT, 0, cN, cNAt + dir * cState, cState);
+            MemorySegment.copy(e.cOut, JAVA_FLOAT, 0, cN, cNAt + part * cState, cState);
         }
     }
 
