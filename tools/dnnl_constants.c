@@ -16,6 +16,7 @@ int main(void) {
     P(dnnl_tnc);
     P(dnnl_ldnc);
     P(dnnl_ldgoi);
+    P(dnnl_ldigo);
     P(dnnl_ldgo);
     P(dnnl_ldoi);
     P(dnnl_forward_inference);

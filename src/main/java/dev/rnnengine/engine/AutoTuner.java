@@ -93,9 +93,10 @@ final class AutoTuner {
     /**
      * The measurements' generation, part of the fingerprint: raised when a backend's speed changed so
      * much that earlier winners mislead (2: oneDNN runs a bidirectional layer's directions at once;
-     * 3: ties within {@link #TIE} go to the backend without a lock).
+     * 3: ties within {@link #TIE} go to the backend without a lock; 4: oneDNN runs the vanilla RNN and
+     * small-batch GRU on plain weights, twice as fast).
      */
-    static final int GENERATION = 3;
+    static final int GENERATION = 4;
 
     /** What makes one machine's measurements another's: CPU, cores, vector width, JDK, {@link #GENERATION}. */
     static String fingerprint() {

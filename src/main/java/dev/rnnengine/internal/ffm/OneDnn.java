@@ -48,6 +48,7 @@ public final class OneDnn {
     public static final int TAG_TNC = 4;                   // dnnl_tnc
     public static final int TAG_LDNC = 5;                  // dnnl_ldnc
     public static final int TAG_LDGOI = 31;                // dnnl_ldgoi
+    public static final int TAG_LDIGO = 6;                 // dnnl_ldigo
     public static final int TAG_LDGO = 5;                  // dnnl_ldgo
     public static final int TAG_LDOI = 20;                 // dnnl_ldoi
     public static final int FORWARD_INFERENCE = 96;        // dnnl_forward_inference

@@ -101,6 +101,34 @@ class OneDnnKernelsTest {
     }
 
     @Test
+    void gruAndVanillaRnnTakePlainWeightsAtSmallBatchesAndOneModelServesBothLayouts() {
+        assertTrue(OneDnnKernels.plainWeights(CellMode.GRU, 1));
+        assertTrue(OneDnnKernels.plainWeights(CellMode.GRU, 8));
+        assertTrue(!OneDnnKernels.plainWeights(CellMode.GRU, 9));
+        assertTrue(OneDnnKernels.plainWeights(CellMode.RNN_TANH, 64));
+        assertTrue(OneDnnKernels.plainWeights(CellMode.RNN_RELU, 1));
+        assertTrue(!OneDnnKernels.plainWeights(CellMode.LSTM, 1));
+        for (CellMode mode : new CellMode[] {CellMode.GRU, CellMode.RNN_TANH}) {
+            RnnSpec spec = new RnnSpec(mode, 6, 10, 2, true, false, true, 0);
+            List<LayerWeights> w = weights(spec, 21);
+            PreparedModel ref = Driver.of("scalar", spec, new ScalarBackend().prepare(spec, w, 1), 1);
+            for (int threads : new int[] {1, 2}) { // at 2, the directions run apart
+                try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, w, OneDnn.get(), threads, 8, L2), threads)) {
+                    // Batches 3 and 12 alternate: for GRU, two layouts of the same weights in one model.
+                    for (int batch : new int[] {3, 12, 3, 12}) {
+                        Call expected = args(spec, 4, batch, null, batch);
+                        Call got = args(spec, 4, batch, null, batch);
+                        ref.forward(expected);
+                        dnn.forward(got);
+                        assertNear(mode + " " + threads + "T batch " + batch + " output", expected.y, got.y);
+                        assertNear(mode + " " + threads + "T batch " + batch + " h_n", expected.hN, got.hN);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void concurrentCallersShareWeightsAndPlansButNotScratch() throws Exception {
         RnnSpec spec = new RnnSpec(CellMode.LSTM, 8, 16, 2, true, false, false, 0);
         try (PreparedModel dnn = Driver.of("onednn", spec, new OneDnnKernels(spec, weights(spec, 9), OneDnn.get(), 1), 1)) {
