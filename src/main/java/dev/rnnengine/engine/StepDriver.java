@@ -152,8 +152,10 @@ final class StepDriver<C> extends Driver<StepDriver<C>.Workspace> {
                 float[] out = layer == spec.numLayers() - 1 ? call.y : layerOut[layer % 2];
                 int p0 = lo(geo.inputParts(), worker, workers);
                 int p1 = lo(geo.inputParts(), worker + 1, workers);
-                for (int d = 0; d < dirs; d++) {
-                    kernels.project(context(d), layer, d, in, rows, xp[d], p0, p1);
+                if (dirs == 2) {
+                    kernels.projectBoth(forward, reverse, layer, in, rows, xp[0], xp[1], p0, p1);
+                } else {
+                    kernels.project(forward, layer, 0, in, rows, xp[0], p0, p1);
                 }
                 everyone.await();
                 if (dirs == 2 && workers >= 2) {

@@ -58,6 +58,17 @@ public interface StepKernels<C> extends Kernels {
     void project(C ctx, int layer, int dir, float[] x, int rows, float[] xp, int part0, int part1);
 
     /**
+     * Both input projections of a bidirectional layer, as {@link #project} of direction 0 into
+     * {@code xpForward} and direction 1 into {@code xpReverse}: a backend whose GEMM can read x
+     * once for both directions' weights (one GEMM over their columns) overrides it.
+     */
+    default void projectBoth(C forward, C reverse, int layer, float[] x, int rows, float[] xpForward,
+                             float[] xpReverse, int part0, int part1) {
+        project(forward, layer, 0, x, rows, xpForward, part0, part1);
+        project(reverse, layer, 1, x, rows, xpReverse, part0, part1);
+    }
+
+    /**
      * One recurrent step of rows {@code rows[0..n)}, unit blocks {@code [u0, u1)}: reads
      * {@code h} (row r at {@code r * hStride}) and the input projection's row {@code xpRow0 + r}
      * (which it may overwrite: no later step reads it), updates {@code c} in place (LSTM), and

@@ -129,58 +129,79 @@ final class VectorKernels {
      */
     static void gemm(float[] x, int xOff, int ldx, int rows, int cols, float[] panel, int pg, float[] bias,
                      float[] out, int outOff, int ldo, int j0, int j1) {
-        final int nr = pg * V;
+        gemm(x, xOff, ldx, rows, cols, pg, panel, bias, out, null, null, null, outOff, ldo, j0, j1);
+    }
+
+    /**
+     * {@link #gemm} of one x against two weight sets (a bidirectional layer's two input projections),
+     * {@code panel0, bias0 -> out0} and {@code panel1, bias1 -> out1}, both in the same layout and
+     * column range: as one GEMM over the two sets' columns, each block of x is packed once and
+     * swept by both. The bits are those of two {@link #gemm} calls. {@code panel1} null: one set.
+     */
+    static void gemm(float[] x, int xOff, int ldx, int rows, int cols, int pg, float[] panel0, float[] bias0,
+                     float[] out0, float[] panel1, float[] bias1, float[] out1, int outOff, int ldo, int j0, int j1) {
         final float[] xp = TILE_ROWS > 4 ? PACKED.get() : null;
         // Blocks of KC columns and MC rows keep x's block in L1 while the panels sweep it;
         // partial sums go through out, which keeps an unblocked loop's summation order (and bits).
         for (int kb = 0; kb < cols; kb += KC) {
             int kn = Math.min(KC, cols - kb);
-            boolean first = kb == 0;
-            float[] init = first ? bias : out;
             for (int mb = 0; mb < rows; mb += MC) {
                 int mEnd = Math.min(rows, mb + MC);
-                int j = j0;
-                for (; j + 1 < j1; j += 2) {
-                    int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
-                    int pB = ((j + 1) / pg) * cols * nr + ((j + 1) % pg) * V + kb * nr;
-                    int r = mb;
-                    // The widest row tile whose accumulators fit the registers: 24 of AVX-512's 32,
-                    // 12 of AVX2's 16 (two FMA pipes of 4-cycle latency need 8 chains at least).
-                    while (TILE_ROWS > 4 && (mEnd - r >= TILE_ROWS || TILE_ROWS == 12 && mEnd - r >= 8)) {
-                        int tr = TILE_ROWS == 12 && (mEnd - r < 12 || mEnd - r == 16) ? 8 : TILE_ROWS;
-                        int o = outOff + r * ldo + j * V;
-                        int at = (r - mb) * KC; // this tile's x, packed [k][tr]: one line per k
-                        if (j == j0) {
-                            packTile(x, xOff + r * ldx + kb, ldx, kn, xp, at, tr);
-                        }
-                        int iAt = first ? j * V : o;
-                        int ldi = first ? 0 : ldo;
-                        if (tr == 12) {
-                            gemm12x2(xp, at, kn, panel, pA, pB, nr, init, iAt, ldi, out, o, ldo);
-                        } else if (tr == 8) {
-                            gemm8x2(xp, at, kn, panel, pA, pB, nr, init, iAt, ldi, out, o, ldo);
-                        } else {
-                            gemm6x2(xp, at, kn, panel, pA, pB, nr, init, iAt, ldi, out, o, ldo);
-                        }
-                        r += tr;
-                    }
-                    for (; r + 4 <= mEnd; r += 4) {
-                        int o = outOff + r * ldo + j * V;
-                        gemm4x2(x, xOff + r * ldx + kb, ldx, kn, panel, pA, pB, nr, init, first ? j * V : o,
-                            first ? 0 : ldo, out, o, ldo);
-                    }
-                    for (; r < mEnd; r++) {
-                        int o = outOff + r * ldo + j * V;
-                        gemm1x2(x, xOff + r * ldx + kb, kn, panel, pA, pB, nr, init, first ? j * V : o, out, o);
-                    }
+                sweep(x, xOff, ldx, cols, pg, panel0, bias0, out0, outOff, ldo, j0, j1, kb, kn, mb, mEnd, xp, true);
+                if (panel1 != null) {
+                    sweep(x, xOff, ldx, cols, pg, panel1, bias1, out1, outOff, ldo, j0, j1, kb, kn, mb, mEnd, xp, false);
                 }
-                if (j < j1) { // an odd vector count leaves one
-                    int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
-                    for (int r = mb; r < mEnd; r++) {
-                        int o = outOff + r * ldo + j * V;
-                        gemm1x1(x, xOff + r * ldx + kb, kn, panel, pA, nr, init, first ? j * V : o, out, o);
-                    }
+            }
+        }
+    }
+
+    /** Column vectors {@code [j0, j1)} of rows {@code [mb, mEnd)}, columns {@code [kb, kb+kn)} of x; packs x's tiles into xp if {@code pack}. */
+    private static void sweep(float[] x, int xOff, int ldx, int cols, int pg, float[] panel, float[] bias,
+                              float[] out, int outOff, int ldo, int j0, int j1, int kb, int kn, int mb, int mEnd,
+                              float[] xp, boolean pack) {
+        final int nr = pg * V;
+        final boolean first = kb == 0;
+        final float[] init = first ? bias : out;
+        int j = j0;
+        for (; j + 1 < j1; j += 2) {
+            int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
+            int pB = ((j + 1) / pg) * cols * nr + ((j + 1) % pg) * V + kb * nr;
+            int r = mb;
+            // The widest row tile whose accumulators fit the registers: 24 of AVX-512's 32,
+            // 12 of AVX2's 16 (two FMA pipes of 4-cycle latency need 8 chains at least).
+            while (TILE_ROWS > 4 && (mEnd - r >= TILE_ROWS || TILE_ROWS == 12 && mEnd - r >= 8)) {
+                int tr = TILE_ROWS == 12 && (mEnd - r < 12 || mEnd - r == 16) ? 8 : TILE_ROWS;
+                int o = outOff + r * ldo + j * V;
+                int at = (r - mb) * KC; // this tile's x, packed [k][tr]: one line per k
+                if (pack && j == j0) {
+                    packTile(x, xOff + r * ldx + kb, ldx, kn, xp, at, tr);
                 }
+                int iAt = first ? j * V : o;
+                int ldi = first ? 0 : ldo;
+                if (tr == 12) {
+                    gemm12x2(xp, at, kn, panel, pA, pB, nr, init, iAt, ldi, out, o, ldo);
+                } else if (tr == 8) {
+                    gemm8x2(xp, at, kn, panel, pA, pB, nr, init, iAt, ldi, out, o, ldo);
+                } else {
+                    gemm6x2(xp, at, kn, panel, pA, pB, nr, init, iAt, ldi, out, o, ldo);
+                }
+                r += tr;
+            }
+            for (; r + 4 <= mEnd; r += 4) {
+                int o = outOff + r * ldo + j * V;
+                gemm4x2(x, xOff + r * ldx + kb, ldx, kn, panel, pA, pB, nr, init, first ? j * V : o,
+                    first ? 0 : ldo, out, o, ldo);
+            }
+            for (; r < mEnd; r++) {
+                int o = outOff + r * ldo + j * V;
+                gemm1x2(x, xOff + r * ldx + kb, kn, panel, pA, pB, nr, init, first ? j * V : o, out, o);
+            }
+        }
+        if (j < j1) { // an odd vector count leaves one
+            int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
+            for (int r = mb; r < mEnd; r++) {
+                int o = outOff + r * ldo + j * V;
+                gemm1x1(x, xOff + r * ldx + kb, kn, panel, pA, nr, init, first ? j * V : o, out, o);
             }
         }
     }

@@ -119,6 +119,15 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
             2 * part0, Math.min(units * gates, 2 * part1));
     }
 
+    /** One GEMM over both directions' columns: x packed once per block (W_ih and bias share the layout). */
+    @Override
+    public void projectBoth(Scratch forward, Scratch reverse, int layer, float[] x, int rows, float[] xpForward,
+                            float[] xpReverse, int part0, int part1) {
+        int f = layer * dirs;
+        VectorKernels.gemm(x, 0, inSize[f], rows, inSize[f], 2, wx[f], bx[f], xpForward, wx[f + 1], bx[f + 1],
+            xpReverse, 0, gates * hPad, 2 * part0, Math.min(units * gates, 2 * part1));
+    }
+
     @Override
     public void step(Scratch s, int layer, int dir, float[] h, float[] xp, int xpRow0, float[] c, float[] out,
                      int batch, int[] rows, int n, int u0, int u1) {

@@ -1,5 +1,6 @@
 package dev.rnnengine.backend.vector;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -79,6 +80,34 @@ class VectorKernelsTest {
                 }
             }
         }
+    }
+
+    /** Two weight sets in one GEMM (a bidirectional layer's projections) give each set's own bits. */
+    @ParameterizedTest(name = "rows={0} cols={1} hidden={2} gates={3}")
+    @MethodSource("gemmSizes")
+    void gemmOfTwoWeightSetsGivesEachSetsBits(int rows, int cols, int hidden, int gates) {
+        float[] x = random(4, rows * cols);
+        float[][] pairs = new float[2][];
+        float[][] bias = new float[2][];
+        for (int d = 0; d < 2; d++) {
+            pairs[d] = VectorKernels.packPairs(random(5 + d, gates * hidden * cols), gates, hidden, cols);
+            bias[d] = VectorKernels.packBias(random(7 + d, gates * hidden), gates, hidden);
+        }
+        int vectors = VectorKernels.units(hidden) * gates;
+        int width = vectors * VectorKernels.V;
+        float[][] alone = {new float[rows * width], new float[rows * width]};
+        float[][] both = {new float[rows * width], new float[rows * width]};
+        for (int d = 0; d < 2; d++) {
+            VectorKernels.gemm(x, 0, cols, rows, cols, pairs[d], 2, bias[d], alone[d], 0, width, 0, vectors);
+        }
+        int mid = 2 * ((vectors + 1) / 4); // in two pieces, as two workers would
+        VectorKernels.gemm(x, 0, cols, rows, cols, 2, pairs[0], bias[0], both[0], pairs[1], bias[1], both[1], 0,
+            width, 0, mid);
+        VectorKernels.gemm(x, 0, cols, rows, cols, 2, pairs[0], bias[0], both[0], pairs[1], bias[1], both[1], 0,
+            width, mid, vectors);
+        assertArrayEquals(alone[0], both[0], "the first set");
+        assertArrayEquals(alone[1], both[1], "the second set");
+        assertTrue(!java.util.Arrays.equals(alone[0], alone[1]), "the sets differ, so a mix-up shows");
     }
 
     /** Sigmoid and tanh within 2 ulp-ish of Math over the whole range, and PyTorch's answers at the ends. */
