@@ -74,6 +74,8 @@ public interface StepKernels<C> extends Kernels {
      * (which it may overwrite: no later step reads it), updates {@code c} in place (LSTM), and
      * writes the new h into {@code out} (stride hStride; for a projected LSTM, o * tanh(c) with
      * stride cStride). {@code batch} rows of h exist; rows not listed must not be changed.
+     * {@code xpRow0} is {@code t * batch} for time step t, so a kernel can tell consecutive steps
+     * apart (the vector backend sweeps its weights in alternate directions).
      */
     void step(C ctx, int layer, int dir, float[] h, float[] xp, int xpRow0, float[] c, float[] out, int batch,
               int[] rows, int n, int u0, int u1);

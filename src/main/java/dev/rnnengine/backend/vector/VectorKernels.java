@@ -487,15 +487,17 @@ final class VectorKernels {
     // ---- one time step of one sequence, unit blocks u0..u1 ----
     // Pre-activations go back into xp (each row of xp is read by one step only), then
     // activate() runs over them in place; see activate() for why it is not fused.
+    // down: the unit blocks in the order u1-1 .. u0 (the caller alternates it; same bits).
 
     /**
      * LSTM: gates = xp + W_hh h (xp holds W_ih x + b_ih + b_hh); c' = f*c + i*g; hNew = o*tanh(c').
      * {@code c} and {@code hNew} are padded to whole unit blocks; xp's row is overwritten.
      */
     static void lstmStep(float[] w, int cols, float[] h, int hAt, float[] xp, int xpAt,
-                         float[] c, int cAt, float[] hNew, int hNewAt, int u0, int u1) {
+                         float[] c, int cAt, float[] hNew, int hNewAt, int u0, int u1, boolean down) {
         final int nr = 4 * V;
-        for (int u = u0; u < u1; u++) {
+        for (int q = u0; q < u1; q++) {
+            int u = down ? u1 - 1 - (q - u0) : q;
             int pu = u * cols * nr;
             int xu = xpAt + u * nr;
             FloatVector i0 = FloatVector.fromArray(S, xp, xu);
@@ -568,9 +570,10 @@ final class VectorKernels {
      * xp's row is overwritten.
      */
     static void gruStep(float[] w, int cols, float[] h, int hAt, float[] xp, int xpAt, float[] bhn,
-                        float[] hNew, int hNewAt, int u0, int u1) {
+                        float[] hNew, int hNewAt, int u0, int u1, boolean down) {
         final int nr = 3 * V;
-        for (int u = u0; u < u1; u++) {
+        for (int q = u0; q < u1; q++) {
+            int u = down ? u1 - 1 - (q - u0) : q;
             int pu = u * cols * nr;
             int xu = xpAt + u * nr;
             FloatVector r0 = FloatVector.fromArray(S, xp, xu);
@@ -630,8 +633,9 @@ final class VectorKernels {
 
     /** Vanilla RNN: h' = act(xp + W_hh h), act tanh or relu. Four FMA chains over k. */
     static void rnnStep(float[] w, int cols, float[] h, int hAt, float[] xp, int xpAt, boolean relu,
-                        float[] hNew, int hNewAt, int u0, int u1) {
-        for (int u = u0; u < u1; u++) {
+                        float[] hNew, int hNewAt, int u0, int u1, boolean down) {
+        for (int q = u0; q < u1; q++) {
+            int u = down ? u1 - 1 - (q - u0) : q;
             int pu = u * cols * V;
             FloatVector a0 = FloatVector.fromArray(S, xp, xpAt + u * V);
             FloatVector a1 = FloatVector.zero(S);

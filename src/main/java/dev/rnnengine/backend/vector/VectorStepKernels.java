@@ -186,16 +186,19 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
             gates(s.gh, lw, h, xp, xpRow0, c, out, rows, n, u0, u1, outStride);
             return;
         }
+        // Odd steps sweep the unit blocks downwards: the weights read last are read first, while
+        // still in L2, so weights somewhat past L2 are partly read from it (xpRow0 is t * batch).
+        final boolean down = ((xpRow0 / batch) & 1) == 1;
         for (int i = 0; i < n; i++) {
             int r = rows[i];
             int xpAt = (xpRow0 + r) * xpWidth;
             switch (mode) {
                 case LSTM -> VectorKernels.lstmStep(wh[lw], hOut, h, r * hOutPad, xp, xpAt, c, r * hPad, out,
-                    r * outStride, u0, u1);
+                    r * outStride, u0, u1, down);
                 case GRU -> VectorKernels.gruStep(wh[lw], hOut, h, r * hOutPad, xp, xpAt, bhn[lw], out, r * hOutPad,
-                    u0, u1);
+                    u0, u1, down);
                 case RNN_TANH, RNN_RELU -> VectorKernels.rnnStep(wh[lw], hOut, h, r * hOutPad, xp, xpAt,
-                    mode == CellMode.RNN_RELU, out, r * hOutPad, u0, u1);
+                    mode == CellMode.RNN_RELU, out, r * hOutPad, u0, u1, down);
             }
         }
     }

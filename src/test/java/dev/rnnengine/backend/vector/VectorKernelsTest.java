@@ -180,7 +180,10 @@ class VectorKernelsTest {
         float[] cWant = cTorch.clone();
         mode.reference(xpTorch, 0, gh, 0, bhn, hPlain, 0, cWant, 0, want, 0, hidden, 0, hidden);
 
-        for (boolean batched : new boolean[] {false, true}) {
+        float[] upBits = null; // the step's h with unit blocks swept upwards
+        for (int variant = 0; variant < 3; variant++) { // step sweeping up, step sweeping down, batched gates
+            boolean batched = variant == 2;
+            boolean down = variant == 1;
             int at = 5; // every array at an offset
             float[] h = new float[at + hPlain.length];
             System.arraycopy(hPlain, 0, h, at, hPlain.length);
@@ -194,10 +197,15 @@ class VectorKernelsTest {
             float[] bhnPacked = bhn == null ? null : VectorKernels.packBias(bhn, 1, hidden);
             if (!batched) {
                 switch (mode) {
-                    case LSTM -> VectorKernels.lstmStep(panels, cols, h, at, xp, at, c, at, hNew, at, u0, u1);
-                    case GRU -> VectorKernels.gruStep(panels, cols, h, at, xp, at, bhnPacked, hNew, at, u0, u1);
+                    case LSTM -> VectorKernels.lstmStep(panels, cols, h, at, xp, at, c, at, hNew, at, u0, u1, down);
+                    case GRU -> VectorKernels.gruStep(panels, cols, h, at, xp, at, bhnPacked, hNew, at, u0, u1, down);
                     case RNN_TANH, RNN_RELU -> VectorKernels.rnnStep(panels, cols, h, at, xp, at,
-                        mode == CellMode.RNN_RELU, hNew, at, u0, u1);
+                        mode == CellMode.RNN_RELU, hNew, at, u0, u1, down);
+                }
+                if (down) {
+                    assertArrayEquals(upBits, hNew, mode + ": sweeping the units down gives the same bits as up");
+                } else {
+                    upBits = hNew.clone();
                 }
             } else {
                 float[] whh = new float[at + gates * hPad]; // W_hh h in [u][g][V], as the batched GEMM leaves it
