@@ -24,7 +24,9 @@ final class Report {
      * between two uses of a weight the core streams its slice of all of them; a sequence reuses
      * one direction's W_hh every step, so that slice is its working set (at 1 thread the two
      * directions run one after the other; from 2 threads each may have its own cores). W_ih is
-     * read once per call, after every other weight was used: from the whole model's level.
+     * read once per call, after every other weight was used: from the whole model's level. A
+     * working set past the L2 is read from its own level except the L2's worth of it, which the
+     * L2 can keep between two reads ({@link #secondsPerByte}).
      */
     static Roof roofline(Machine m, Shapes.Shape s, int threads) {
         if (m == null || m.peakGflops() <= 0) {
@@ -32,22 +34,22 @@ final class Report {
         }
         double peak = m.peakGflops() * threads * 1e9; // flop/s
         double perCall = s.weightBytes() / threads; // a core's slice of every weight: what a call streams
-        double callBw = m.bandwidthFor(perCall) * 1e9 * threads;
+        double callCost = secondsPerByte(m, perCall) / threads; // per byte of all cores' reads
         double input = 0;
         double computeSteps = 0;
         double memorySteps = 0;
         for (int l = 0; l < s.spec().numLayers(); l++) { // the input projection: its flops, or reading W_ih once
             double flops = 2.0 * s.spec().gates() * s.spec().hiddenSize() * s.spec().layerInputSize(l) * s.seqLen()
                 * s.batch() * s.spec().directions();
-            input += Math.max(flops / peak, s.inputBytes(l) / callBw);
+            input += Math.max(flops / peak, s.inputBytes(l) * callCost);
         }
         int dirs = s.spec().directions();
         double slice = s.seqLen() == 1 ? perCall
             : s.recurrentBytesPerStep() / dirs / Math.max(1, threads / dirs);
-        double bw = m.bandwidthFor(slice) * 1e9 * threads;
+        double stepCost = secondsPerByte(m, slice) / threads;
         for (int l = 0; l < s.spec().numLayers(); l++) {
             double compute = s.recurrentFlopsPerStep() / peak;
-            double memory = s.recurrentBytesPerStep() / bw;
+            double memory = s.recurrentBytesPerStep() * stepCost;
             if (compute >= memory) {
                 computeSteps += compute * s.seqLen();
             } else {
@@ -55,8 +57,26 @@ final class Report {
             }
         }
         double seconds = input + computeSteps + memorySteps;
-        String bound = memorySteps > computeSteps + input ? "weights from " + m.levelFor(slice) : "FMA peak";
+        String level = m.levelFor(slice);
+        String bound = memorySteps <= computeSteps + input ? "FMA peak"
+            : "weights from " + (m.l2() > 0 && slice > m.l2() ? "L2 and " + level : level);
         return new Roof(seconds * 1e3, bound);
+    }
+
+    /**
+     * Seconds per byte for one core to read a working set of {@code bytes} that it reads again and
+     * again: from the level the set fits in, except that an L2 the set overflows can keep its own
+     * size of it between two reads (LRU would keep none in a sweep always in one direction; the
+     * vector backend sweeps in alternate directions), read at the L2's bandwidth (the sweep's at
+     * half the L2, which is inside it).
+     */
+    static double secondsPerByte(Machine m, double bytes) {
+        double far = 1 / (m.bandwidthFor(bytes) * 1e9);
+        double l2 = m.l2();
+        if (l2 <= 0 || bytes <= l2) {
+            return far;
+        }
+        return (l2 / (m.bandwidthFor(l2 / 2) * 1e9) + (bytes - l2) * far) / bytes;
     }
 
     /** Medians (ms) side by side, then each engine backend's speed-up over each peer (peer / backend). */
@@ -143,7 +163,9 @@ final class Report {
             + "set is the core's slice of one direction's recurrent weights for a sequence (reused every step), but of "
             + "every weight of the model for a single step (T = 1: each weight is used once per call, so repeated calls "
             + "stream all of them). W_ih, read once per call, always comes from where the whole model's slice fits: the "
-            + "calls before used every other weight in between. `x roofline` is the median over that: 1.00x would be at "
+            + "calls before used every other weight in between. A working set larger than the L2 is read from its "
+            + "own level except for the L2's size of it, which the L2 can keep between two reads (at the bandwidth of "
+            + "half the L2). `x roofline` is the median over that: 1.00x would be at "
             + "the limit. Peak and bandwidths are measured below.\n\n");
         md.append("| shape | threads | who | ran on | median ms | roofline ms | x roofline | bound by |\n");
         md.append("|---|---|---|---|---|---|---|---|\n");
