@@ -129,7 +129,7 @@ final class VectorKernels {
      */
     static void gemm(float[] x, int xOff, int ldx, int rows, int cols, float[] panel, int pg, float[] bias,
                      float[] out, int outOff, int ldo, int j0, int j1) {
-        gemm(x, xOff, ldx, rows, cols, pg, panel, bias, out, null, null, null, outOff, ldo, j0, j1);
+        gemm(x, xOff, ldx, rows, cols, pg, panel, bias, out, null, null, null, outOff, ldo, j0, j1, false);
     }
 
     /**
@@ -137,33 +137,49 @@ final class VectorKernels {
      * {@code panel0, bias0 -> out0} and {@code panel1, bias1 -> out1}, both in the same layout and
      * column range: as one GEMM over the two sets' columns, each block of x is packed once and
      * swept by both. The bits are those of two {@link #gemm} calls. {@code panel1} null: one set.
+     * Successive blocks of x sweep the columns in alternate directions, the first downwards if
+     * {@code down}, so panels read last are read first, from cache (a caller alternating {@code
+     * down} per call gets the same from one call to the next); the order does not change the bits.
      */
     static void gemm(float[] x, int xOff, int ldx, int rows, int cols, int pg, float[] panel0, float[] bias0,
-                     float[] out0, float[] panel1, float[] bias1, float[] out1, int outOff, int ldo, int j0, int j1) {
+                     float[] out0, float[] panel1, float[] bias1, float[] out1, int outOff, int ldo, int j0, int j1,
+                     boolean down) {
         final float[] xp = TILE_ROWS > 4 ? PACKED.get() : null;
         // Blocks of KC columns and MC rows keep x's block in L1 while the panels sweep it;
         // partial sums go through out, which keeps an unblocked loop's summation order (and bits).
+        boolean d = down;
         for (int kb = 0; kb < cols; kb += KC) {
             int kn = Math.min(KC, cols - kb);
             for (int mb = 0; mb < rows; mb += MC) {
                 int mEnd = Math.min(rows, mb + MC);
-                sweep(x, xOff, ldx, cols, pg, panel0, bias0, out0, outOff, ldo, j0, j1, kb, kn, mb, mEnd, xp, true);
+                sweep(x, xOff, ldx, cols, pg, panel0, bias0, out0, outOff, ldo, j0, j1, kb, kn, mb, mEnd, xp, true, d);
                 if (panel1 != null) {
-                    sweep(x, xOff, ldx, cols, pg, panel1, bias1, out1, outOff, ldo, j0, j1, kb, kn, mb, mEnd, xp, false);
+                    sweep(x, xOff, ldx, cols, pg, panel1, bias1, out1, outOff, ldo, j0, j1, kb, kn, mb, mEnd, xp, false,
+                        d);
                 }
+                d = !d;
             }
         }
     }
 
-    /** Column vectors {@code [j0, j1)} of rows {@code [mb, mEnd)}, columns {@code [kb, kb+kn)} of x; packs x's tiles into xp if {@code pack}. */
+    /**
+     * Column vectors {@code [j0, j1)} of rows {@code [mb, mEnd)}, columns {@code [kb, kb+kn)} of x, in
+     * pairs upwards or, if {@code down}, downwards (a lone last vector first); packs x's tiles into xp
+     * in the first pair if {@code pack}.
+     */
     private static void sweep(float[] x, int xOff, int ldx, int cols, int pg, float[] panel, float[] bias,
                               float[] out, int outOff, int ldo, int j0, int j1, int kb, int kn, int mb, int mEnd,
-                              float[] xp, boolean pack) {
+                              float[] xp, boolean pack, boolean down) {
         final int nr = pg * V;
         final boolean first = kb == 0;
         final float[] init = first ? bias : out;
-        int j = j0;
-        for (; j + 1 < j1; j += 2) {
+        final int pairs = (j1 - j0) / 2;
+        final boolean lone = j0 + 2 * pairs < j1; // an odd vector count leaves one
+        if (down && lone) {
+            sweepLone(x, xOff, ldx, cols, pg, panel, init, first, out, outOff, ldo, j1 - 1, kb, kn, mb, mEnd);
+        }
+        for (int i = 0; i < pairs; i++) {
+            int j = j0 + 2 * (down ? pairs - 1 - i : i);
             int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
             int pB = ((j + 1) / pg) * cols * nr + ((j + 1) % pg) * V + kb * nr;
             int r = mb;
@@ -173,7 +189,7 @@ final class VectorKernels {
                 int tr = TILE_ROWS == 12 && (mEnd - r < 12 || mEnd - r == 16) ? 8 : TILE_ROWS;
                 int o = outOff + r * ldo + j * V;
                 int at = (r - mb) * KC; // this tile's x, packed [k][tr]: one line per k
-                if (pack && j == j0) {
+                if (pack && i == 0) {
                     packTile(x, xOff + r * ldx + kb, ldx, kn, xp, at, tr);
                 }
                 int iAt = first ? j * V : o;
@@ -197,12 +213,20 @@ final class VectorKernels {
                 gemm1x2(x, xOff + r * ldx + kb, kn, panel, pA, pB, nr, init, first ? j * V : o, out, o);
             }
         }
-        if (j < j1) { // an odd vector count leaves one
-            int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
-            for (int r = mb; r < mEnd; r++) {
-                int o = outOff + r * ldo + j * V;
-                gemm1x1(x, xOff + r * ldx + kb, kn, panel, pA, nr, init, first ? j * V : o, out, o);
-            }
+        if (!down && lone) {
+            sweepLone(x, xOff, ldx, cols, pg, panel, init, first, out, outOff, ldo, j1 - 1, kb, kn, mb, mEnd);
+        }
+    }
+
+    /** Column vector j alone, for {@link #sweep}. */
+    private static void sweepLone(float[] x, int xOff, int ldx, int cols, int pg, float[] panel, float[] init,
+                                  boolean first, float[] out, int outOff, int ldo, int j, int kb, int kn, int mb,
+                                  int mEnd) {
+        final int nr = pg * V;
+        int pA = (j / pg) * cols * nr + (j % pg) * V + kb * nr;
+        for (int r = mb; r < mEnd; r++) {
+            int o = outOff + r * ldo + j * V;
+            gemm1x1(x, xOff + r * ldx + kb, kn, panel, pA, nr, init, first ? j * V : o, out, o);
         }
     }
 

@@ -125,7 +125,7 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
                             float[] xpReverse, int part0, int part1) {
         int f = layer * dirs;
         VectorKernels.gemm(x, 0, inSize[f], rows, inSize[f], 2, wx[f], bx[f], xpForward, wx[f + 1], bx[f + 1],
-            xpReverse, 0, gates * hPad, 2 * part0, Math.min(units * gates, 2 * part1));
+            xpReverse, 0, gates * hPad, 2 * part0, Math.min(units * gates, 2 * part1), false);
     }
 
     @Override
@@ -178,17 +178,17 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
             gates(s.gh, lw, h, xp, xpRow0, c, out, rows, n, u0, u1, outStride);
             return;
         }
+        // Odd steps sweep the weights downwards: the weights read last are read first, while still
+        // in L2, so weights somewhat past L2 are partly read from it (xpRow0 is t * batch).
+        final boolean down = ((xpRow0 / batch) & 1) == 1;
         if (batch >= BATCHED_MIN) {
             // W_hh h for every row at once: 4 rows share each weight load. By batch, not by the
             // rows still active, so a row's bits never depend on the other sequences' lengths.
-            VectorKernels.gemm(h, 0, hOutPad, batch, hOut, wh[lw], gates, null, s.gh, 0, xpWidth, u0 * gates,
-                u1 * gates);
+            VectorKernels.gemm(h, 0, hOutPad, batch, hOut, gates, wh[lw], null, s.gh, null, null, null, 0, xpWidth,
+                u0 * gates, u1 * gates, down);
             gates(s.gh, lw, h, xp, xpRow0, c, out, rows, n, u0, u1, outStride);
             return;
         }
-        // Odd steps sweep the unit blocks downwards: the weights read last are read first, while
-        // still in L2, so weights somewhat past L2 are partly read from it (xpRow0 is t * batch).
-        final boolean down = ((xpRow0 / batch) & 1) == 1;
         for (int i = 0; i < n; i++) {
             int r = rows[i];
             int xpAt = (xpRow0 + r) * xpWidth;

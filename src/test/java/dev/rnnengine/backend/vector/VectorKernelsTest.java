@@ -82,7 +82,10 @@ class VectorKernelsTest {
         }
     }
 
-    /** Two weight sets in one GEMM (a bidirectional layer's projections) give each set's own bits. */
+    /**
+     * Two weight sets in one GEMM (a bidirectional layer's projections) give each set's own bits,
+     * sweeping the columns either way first.
+     */
     @ParameterizedTest(name = "rows={0} cols={1} hidden={2} gates={3}")
     @MethodSource("gemmSizes")
     void gemmOfTwoWeightSetsGivesEachSetsBits(int rows, int cols, int hidden, int gates) {
@@ -96,17 +99,19 @@ class VectorKernelsTest {
         int vectors = VectorKernels.units(hidden) * gates;
         int width = vectors * VectorKernels.V;
         float[][] alone = {new float[rows * width], new float[rows * width]};
-        float[][] both = {new float[rows * width], new float[rows * width]};
         for (int d = 0; d < 2; d++) {
             VectorKernels.gemm(x, 0, cols, rows, cols, pairs[d], 2, bias[d], alone[d], 0, width, 0, vectors);
         }
-        int mid = 2 * ((vectors + 1) / 4); // in two pieces, as two workers would
-        VectorKernels.gemm(x, 0, cols, rows, cols, 2, pairs[0], bias[0], both[0], pairs[1], bias[1], both[1], 0,
-            width, 0, mid);
-        VectorKernels.gemm(x, 0, cols, rows, cols, 2, pairs[0], bias[0], both[0], pairs[1], bias[1], both[1], 0,
-            width, mid, vectors);
-        assertArrayEquals(alone[0], both[0], "the first set");
-        assertArrayEquals(alone[1], both[1], "the second set");
+        for (boolean down : new boolean[] {false, true}) {
+            float[][] both = {new float[rows * width], new float[rows * width]};
+            int mid = 2 * ((vectors + 1) / 4); // in two pieces, as two workers would
+            VectorKernels.gemm(x, 0, cols, rows, cols, 2, pairs[0], bias[0], both[0], pairs[1], bias[1], both[1], 0,
+                width, 0, mid, down);
+            VectorKernels.gemm(x, 0, cols, rows, cols, 2, pairs[0], bias[0], both[0], pairs[1], bias[1], both[1], 0,
+                width, mid, vectors, down);
+            assertArrayEquals(alone[0], both[0], "the first set, down first " + down);
+            assertArrayEquals(alone[1], both[1], "the second set, down first " + down);
+        }
         assertTrue(!java.util.Arrays.equals(alone[0], alone[1]), "the sets differ, so a mix-up shows");
     }
 
