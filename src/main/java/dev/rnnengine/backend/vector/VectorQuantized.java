@@ -77,8 +77,9 @@ final class VectorQuantized {
     }
 
     /** out[b*V..] = scale_b * (codes_b . h) for blocks {@code [b0, b1)}. */
-    static void matvecInt8(byte[] w, float[] scale, int cols, float[] h, int hAt, float[] out, int outAt, int b0, int b1) {
-        for (int b = b0; b < b1; b++) {
+    static void matvecInt8(byte[] w, float[] scale, int cols, float[] h, int hAt, float[] out, int outAt, int b0, int b1, boolean down) {
+        for (int q = b0; q < b1; q++) {
+            int b = down ? b1 - 1 - (q - b0) : q;
             int p = b * cols * V;
             FloatVector a0 = FloatVector.zero(S);
             FloatVector a1 = a0;
@@ -105,8 +106,9 @@ final class VectorQuantized {
      * {@code k mod 4}, combined the same way), so a row's bits do not depend on being paired.
      */
     static void matvecInt8x2(byte[] w, float[] scale, int cols, float[] h, int hAt, int hBt, float[] out, int outAt,
-                             int outBt, int b0, int b1) {
-        for (int b = b0; b < b1; b++) {
+                             int outBt, int b0, int b1, boolean down) {
+        for (int q = b0; q < b1; q++) {
+            int b = down ? b1 - 1 - (q - b0) : q;
             int p = b * cols * V;
             FloatVector a0 = FloatVector.zero(S);
             FloatVector a1 = a0;
@@ -145,9 +147,10 @@ final class VectorQuantized {
 
     /** {@link #matvecFp16} for two rows at once, each row summed in its order (see {@link #matvecInt8x2}). */
     static void matvecFp16x2(int[] w, int cols, float[] h, int hAt, int hBt, float[] out, int outAt, int outBt,
-                             int b0, int b1) {
+                             int b0, int b1, boolean down) {
         int kp = (cols + 1) / 2;
-        for (int b = b0; b < b1; b++) {
+        for (int q = b0; q < b1; q++) {
+            int b = down ? b1 - 1 - (q - b0) : q;
             int p = b * kp * V;
             FloatVector a0 = FloatVector.zero(S);
             FloatVector a1 = a0;
@@ -193,8 +196,9 @@ final class VectorQuantized {
 
     /** {@link #matvecInt8x2} for four rows (wide vectors: 16 accumulators fit the 32 registers of AVX-512). */
     static void matvecInt8x4(byte[] w, float[] scale, int cols, float[] h, int h0, int h1, int h2, int h3, float[] out,
-                             int o0, int o1, int o2, int o3, int b0, int b1) {
-        for (int b = b0; b < b1; b++) {
+                             int o0, int o1, int o2, int o3, int b0, int b1, boolean down) {
+        for (int q = b0; q < b1; q++) {
+            int b = down ? b1 - 1 - (q - b0) : q;
             int p = b * cols * V;
             FloatVector a0 = FloatVector.zero(S);
             FloatVector a1 = a0;
@@ -253,9 +257,10 @@ final class VectorQuantized {
 
     /** {@link #matvecFp16x2} for four rows (wide vectors, as {@link #matvecInt8x4}). */
     static void matvecFp16x4(int[] w, int cols, float[] h, int h0, int h1, int h2, int h3, float[] out, int o0, int o1,
-                             int o2, int o3, int b0, int b1) {
+                             int o2, int o3, int b0, int b1, boolean down) {
         int kp = (cols + 1) / 2;
-        for (int b = b0; b < b1; b++) {
+        for (int q = b0; q < b1; q++) {
+            int b = down ? b1 - 1 - (q - b0) : q;
             int p = b * kp * V;
             FloatVector a0 = FloatVector.zero(S);
             FloatVector a1 = a0;
@@ -323,9 +328,10 @@ final class VectorQuantized {
     }
 
     /** out[b*V..] = codes_b . h for blocks {@code [b0, b1)}, fp16 codes in int pairs ({@link #packFp16}). */
-    static void matvecFp16(int[] w, int cols, float[] h, int hAt, float[] out, int outAt, int b0, int b1) {
+    static void matvecFp16(int[] w, int cols, float[] h, int hAt, float[] out, int outAt, int b0, int b1, boolean down) {
         int kp = (cols + 1) / 2;
-        for (int b = b0; b < b1; b++) {
+        for (int q = b0; q < b1; q++) {
+            int b = down ? b1 - 1 - (q - b0) : q;
             int p = b * kp * V;
             FloatVector a0 = FloatVector.zero(S);
             FloatVector a1 = a0;

@@ -135,6 +135,9 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
         final int xpWidth = gates * hPad;
         final boolean proj = wr[lw] != null;
         final int outStride = proj ? hPad : hOutPad;
+        // Odd steps sweep the weights downwards: the weights read last are read first, while still
+        // in L2, so weights somewhat past L2 are partly read from it (xpRow0 is t * batch).
+        final boolean down = ((xpRow0 / batch) & 1) == 1;
         if (codes != null) { // W_hh h from the codes, rows in pairs sharing each decoded code, then the gate math
             int i = 0;
             if (VectorQuantized.ROWS == 4) {
@@ -146,11 +149,11 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
                     if (codes == Precision.INT8) {
                         VectorQuantized.matvecInt8x4(whInt8[lw], whScale[lw], hOut, h, r0 * hOutPad, r1 * hOutPad,
                             r2 * hOutPad, r3 * hOutPad, s.gh, r0 * xpWidth, r1 * xpWidth, r2 * xpWidth, r3 * xpWidth,
-                            u0 * gates, u1 * gates);
+                            u0 * gates, u1 * gates, down);
                     } else {
                         VectorQuantized.matvecFp16x4(whFp16[lw], hOut, h, r0 * hOutPad, r1 * hOutPad, r2 * hOutPad,
                             r3 * hOutPad, s.gh, r0 * xpWidth, r1 * xpWidth, r2 * xpWidth, r3 * xpWidth, u0 * gates,
-                            u1 * gates);
+                            u1 * gates, down);
                     }
                 }
             }
@@ -159,28 +162,25 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
                 int q = rows[i + 1];
                 if (codes == Precision.INT8) {
                     VectorQuantized.matvecInt8x2(whInt8[lw], whScale[lw], hOut, h, r * hOutPad, q * hOutPad, s.gh,
-                        r * xpWidth, q * xpWidth, u0 * gates, u1 * gates);
+                        r * xpWidth, q * xpWidth, u0 * gates, u1 * gates, down);
                 } else {
                     VectorQuantized.matvecFp16x2(whFp16[lw], hOut, h, r * hOutPad, q * hOutPad, s.gh, r * xpWidth,
-                        q * xpWidth, u0 * gates, u1 * gates);
+                        q * xpWidth, u0 * gates, u1 * gates, down);
                 }
             }
             for (; i < n; i++) {
                 int r = rows[i];
                 if (codes == Precision.INT8) {
                     VectorQuantized.matvecInt8(whInt8[lw], whScale[lw], hOut, h, r * hOutPad, s.gh, r * xpWidth,
-                        u0 * gates, u1 * gates);
+                        u0 * gates, u1 * gates, down);
                 } else {
                     VectorQuantized.matvecFp16(whFp16[lw], hOut, h, r * hOutPad, s.gh, r * xpWidth, u0 * gates,
-                        u1 * gates);
+                        u1 * gates, down);
                 }
             }
             gates(s.gh, lw, h, xp, xpRow0, c, out, rows, n, u0, u1, outStride);
             return;
         }
-        // Odd steps sweep the weights downwards: the weights read last are read first, while still
-        // in L2, so weights somewhat past L2 are partly read from it (xpRow0 is t * batch).
-        final boolean down = ((xpRow0 / batch) & 1) == 1;
         if (batch >= BATCHED_MIN) {
             // W_hh h for every row at once: 4 rows share each weight load. By batch, not by the
             // rows still active, so a row's bits never depend on the other sequences' lengths.
