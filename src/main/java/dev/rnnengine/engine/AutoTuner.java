@@ -33,6 +33,8 @@ final class AutoTuner {
     private static final System.Logger LOG = System.getLogger("dev.rnnengine");
     /** A call class is not measured when one call of it would take longer than this. */
     private static final double MAX_CALL_MS = 400;
+    /** The candidate measured after the others (see {@link #tune}). */
+    private static final String LATE = "openblas";
 
     private AutoTuner() { }
 
@@ -95,7 +97,8 @@ final class AutoTuner {
      * much that earlier winners mislead (2: oneDNN runs a bidirectional layer's directions at once;
      * 3: ties within {@link #TIE} go to the backend without a lock; 4: oneDNN runs the vanilla RNN and
      * small-batch GRU on plain weights, twice as fast, and the vector backend's steps sweep their
-     * weights in alternate directions, up to 25% faster at batch 1).
+     * weights in alternate directions, up to 25% faster at batch 1; OpenBLAS is measured after the
+     * others, whose measurements it disturbed).
      */
     static final int GENERATION = 4;
 
@@ -219,7 +222,8 @@ final class AutoTuner {
     /**
      * Measures every candidate on every call class with synthetic inputs and records the
      * result in the cache. Candidates are timed in alternating order, after a warm-up that
-     * lets the JIT compile the Java kernels, so a cold backend is not mistaken for a slow one.
+     * lets the JIT compile the Java kernels, so a cold backend is not mistaken for a slow one;
+     * OpenBLAS after all the others.
      */
     static Choice[] tune(RnnSpec spec, int threads, Precision precision, Map<String, PreparedModel> candidates) {
         long t0 = System.nanoTime();
@@ -228,55 +232,76 @@ final class AutoTuner {
         for (String n : names) { // each candidate compiled first: a cold Java backend is not a slow one
             Warmup.run(spec, candidates.get(n));
         }
+        // OpenBLAS's calls leave the other multi-threaded candidates slower for a second or more
+        // after them (oneDNN's bidirectional LSTM 128 at 2 threads: 1.4 ms alone, 2-4 ms between
+        // OpenBLAS turns, even 1 s apart), so OpenBLAS is measured after the others, class by class.
+        List<List<String>> phases = new ArrayList<>();
+        phases.add(names.stream().filter(n -> !n.equals(LATE)).toList());
+        if (names.contains(LATE)) {
+            phases.add(List.of(LATE));
+        }
+        Call[] calls = new Call[BUCKETS.size()];
+        List<Map<String, Double>> best = new ArrayList<>();
+        for (int bi = 0; bi < BUCKETS.size(); bi++) {
+            calls[bi] = Warmup.randomCall(spec, BUCKETS.get(bi).seqLen(), BUCKETS.get(bi).batch(), rnd);
+            best.add(new LinkedHashMap<>());
+        }
+        int last = BUCKETS.size() - 1; // the larger classes past a slow one take its winner
+        for (List<String> phase : phases) {
+            for (int bi = 0; bi <= last; bi++) {
+                if (measure(phase, candidates, calls[bi], best.get(bi)) > MAX_CALL_MS) {
+                    last = bi;
+                }
+            }
+        }
         Choice[] out = new Choice[BUCKETS.size()];
         for (int bi = 0; bi < BUCKETS.size(); bi++) {
-            Bucket b = BUCKETS.get(bi);
-            Call c = Warmup.randomCall(spec, b.seqLen(), b.batch(), rnd);
-            // This shape's first calls (native plans, buffers, and code paths the warm-up did not
-            // take, which C2 may recompile), then a quiet JIT: a compiler thread on the other core
-            // makes any multi-threaded backend look many times slower than it is.
-            double slowest = 0;
-            for (String n : names) {
-                for (int i = 0; i < 3; i++) {
-                    long a = System.nanoTime();
-                    candidates.get(n).forward(c);
-                    slowest = Math.max(slowest, (System.nanoTime() - a) / 1e6);
-                }
-            }
-            Warmup.awaitQuietJit(1000);
-            Map<String, Double> best = new LinkedHashMap<>();
-            for (int round = 0; round < 3; round++) {
-                for (int k = 0; k < names.size(); k++) {
-                    String n = names.get(round % 2 == 0 ? k : names.size() - 1 - k); // A B C, C B A, ...
-                    PreparedModel m = candidates.get(n);
-                    settle();
-                    double[] s = new double[200];
-                    int calls = 0;
-                    long start = System.nanoTime();
-                    do {
-                        long a = System.nanoTime();
-                        m.forward(c);
-                        s[calls++] = (System.nanoTime() - a) / 1e6;
-                    } while (calls < 3 || (System.nanoTime() - start < 20_000_000L && calls < s.length));
-                    Arrays.sort(s, 0, calls);
-                    // A candidate's score: the best of its rounds' medians, so a round disturbed
-                    // by the machine (another process, a late compilation) does not decide.
-                    best.merge(n, s[calls / 2], Math::min);
-                }
-            }
-            String winner = winner(best);
-            out[bi] = new Choice(winner, best);
-            if (slowest > MAX_CALL_MS) { // the larger classes would take too long to measure: same winner
-                for (int rest = bi + 1; rest < BUCKETS.size(); rest++) {
-                    out[rest] = new Choice(winner, Map.of());
-                }
-                break;
-            }
+            out[bi] = bi <= last ? new Choice(winner(best.get(bi)), best.get(bi))
+                : new Choice(out[last].winner(), Map.of());
         }
         record(spec, threads, precision, out);
         LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT, "auto: measured %s on this machine in %.1f s, "
             + "cached in %s (rnn tune measures again)", key(spec, threads, precision), (System.nanoTime() - t0) / 1e9, cacheFile()));
         return out;
+    }
+
+    /**
+     * Each of {@code names}' median ms on call {@code c} into {@code best}: its first calls, a quiet
+     * JIT, then three rounds in alternating order, each candidate's score the best of its rounds'
+     * medians (a round disturbed by the machine does not decide). Returns the slowest first call.
+     */
+    private static double measure(List<String> names, Map<String, PreparedModel> candidates, Call c,
+                                  Map<String, Double> best) {
+        // This shape's first calls (native plans, buffers, and code paths the warm-up did not
+        // take, which C2 may recompile), then a quiet JIT: a compiler thread on the other core
+        // makes any multi-threaded backend look many times slower than it is.
+        double slowest = 0;
+        for (String n : names) {
+            for (int i = 0; i < 3; i++) {
+                long a = System.nanoTime();
+                candidates.get(n).forward(c);
+                slowest = Math.max(slowest, (System.nanoTime() - a) / 1e6);
+            }
+        }
+        Warmup.awaitQuietJit(1000);
+        for (int round = 0; round < 3; round++) {
+            for (int k = 0; k < names.size(); k++) {
+                String n = names.get(round % 2 == 0 ? k : names.size() - 1 - k); // A B C, C B A, ...
+                PreparedModel m = candidates.get(n);
+                settle();
+                double[] s = new double[200];
+                int calls = 0;
+                long start = System.nanoTime();
+                do {
+                    long a = System.nanoTime();
+                    m.forward(c);
+                    s[calls++] = (System.nanoTime() - a) / 1e6;
+                } while (calls < 3 || (System.nanoTime() - start < 20_000_000L && calls < s.length));
+                Arrays.sort(s, 0, calls);
+                best.merge(n, s[calls / 2], Math::min);
+            }
+        }
+        return slowest;
     }
 
     /**
