@@ -236,7 +236,10 @@ final class AutoTuner {
         // after them (oneDNN's bidirectional LSTM 128 at 2 threads: 1.4 ms alone, 2-4 ms between
         // OpenBLAS turns, even 1 s apart), so OpenBLAS is measured after the others, class by class.
         List<List<String>> phases = new ArrayList<>();
-        phases.add(names.stream().filter(n -> !n.equals(LATE)).toList());
+        List<String> first = names.stream().filter(n -> !n.equals(LATE)).toList();
+        if (!first.isEmpty()) {
+            phases.add(first);
+        }
         if (names.contains(LATE)) {
             phases.add(List.of(LATE));
         }
@@ -247,10 +250,13 @@ final class AutoTuner {
             best.add(new LinkedHashMap<>());
         }
         int last = BUCKETS.size() - 1; // the larger classes past a slow one take its winner
-        for (List<String> phase : phases) {
+        for (int p = 0; p < phases.size(); p++) {
             for (int bi = 0; bi <= last; bi++) {
-                if (measure(phase, candidates, calls[bi], best.get(bi)) > MAX_CALL_MS) {
-                    last = bi;
+                if (measure(phases.get(p), candidates, calls[bi], best.get(bi)) > MAX_CALL_MS) {
+                    if (p == 0) {
+                        last = bi;
+                    }
+                    break; // a later phase's candidate goes without the larger classes
                 }
             }
         }

@@ -138,8 +138,10 @@ final class VectorKernels {
      * column range: as one GEMM over the two sets' columns, each block of x is packed once and
      * swept by both. The bits are those of two {@link #gemm} calls. {@code panel1} null: one set.
      * Successive blocks of x sweep the columns in alternate directions, the first downwards if
-     * {@code down}, so panels read last are read first, from cache (a caller alternating {@code
-     * down} per call gets the same from one call to the next); the order does not change the bits.
+     * {@code down}, so the next row block of the same k block reads first the panels read last,
+     * from cache. A caller alternating {@code down} per call gets the same from one call to the
+     * next only when a call is one block (rows up to 48, columns up to 256); the order does not
+     * change the bits.
      */
     static void gemm(float[] x, int xOff, int ldx, int rows, int cols, int pg, float[] panel0, float[] bias0,
                      float[] out0, float[] panel1, float[] bias1, float[] out1, int outOff, int ldo, int j0, int j1,

@@ -66,6 +66,14 @@ class VectorKernelsTest {
         VectorKernels.gemm(x, 0, cols, rows, cols, pairs, 2, bias, viaPairs, 0, width, 0, mid);
         VectorKernels.gemm(x, 0, cols, rows, cols, pairs, 2, bias, viaPairs, 0, width, mid, vectors);
         VectorKernels.gemm(x, 0, cols, rows, cols, panels, gates, bias, viaPanels, 0, width, 0, vectors);
+        // Unit panels swept downwards first, split at an odd vector (a GRU step's u0 * 3), as a batched step does.
+        float[] viaPanelsDown = new float[rows * width];
+        int odd = Math.min(vectors, gates * ((VectorKernels.units(hidden) + 1) / 2)) | 1;
+        for (int[] range : new int[][] {{0, Math.min(odd, vectors)}, {Math.min(odd, vectors), vectors}}) {
+            VectorKernels.gemm(x, 0, cols, rows, cols, gates, panels, bias, viaPanelsDown, null, null, null, 0, width,
+                range[0], range[1], true);
+        }
+        assertArrayEquals(viaPanels, viaPanelsDown, "unit panels swept downwards give the same bits");
         for (int r = 0; r < rows; r++) {
             for (int g = 0; g < gates; g++) {
                 for (int j = 0; j < hidden; j++) {
