@@ -1,5 +1,9 @@
 package dev.rnnengine.backend.vector;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -11,12 +15,14 @@ import jdk.incubator.vector.VectorSpecies;
  * by side. A step is then broadcast(h[k]) times contiguous vectors, with no horizontal sums,
  * and the G gates of V units finish together so the gate math runs on registers.
  * Rows past the hidden size are zero padding, so no kernel needs a mask or a tail on rows.
+ * Packed weights live off the heap, 64-byte aligned ({@link #aligned}).
  */
 final class VectorKernels {
     /** System property that sets the vector width in bits (128, 256, 512); default: the CPU's preferred. */
     static final String BITS_PROPERTY = "rnn.vector.bits";
     static final VectorSpecies<Float> S = species(System.getProperty(BITS_PROPERTY));
     static final int V = S.length();
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
     private static final int KC = 256;
     private static final int MC = 48;
@@ -67,8 +73,20 @@ final class VectorKernels {
         return (n + V - 1) / V;
     }
 
-    /** Packs W {@code (gates*hidden, cols)} row-major into unit panels {@code [u][k][g][V]}. */
-    static float[] pack(float[] w, int gates, int hidden, int cols) {
+    /**
+     * A copy of {@code p} in 64-byte-aligned memory, freed when unreachable. A heap array's
+     * elements start wherever the GC put it (16 bytes into an object that G1 aligns to 8, or to
+     * its region), so most 64-byte loads from it straddle two cache lines: a step streaming
+     * 1 MB from L2 ran at 94 GB/s on such an array and at 125 GB/s aligned (AVX-512, Intel Xeon).
+     */
+    static MemorySegment aligned(float[] p) {
+        MemorySegment m = Arena.ofAuto().allocate(4L * p.length, 64);
+        MemorySegment.copy(p, 0, m, ValueLayout.JAVA_FLOAT, 0, p.length);
+        return m;
+    }
+
+    /** Packs W {@code (gates*hidden, cols)} row-major into unit panels {@code [u][k][g][V]}, {@link #aligned}. */
+    static MemorySegment pack(float[] w, int gates, int hidden, int cols) {
         int nr = gates * V;
         float[] p = new float[units(hidden) * cols * nr];
         for (int g = 0; g < gates; g++) {
@@ -81,7 +99,7 @@ final class VectorKernels {
                 }
             }
         }
-        return p;
+        return aligned(p);
     }
 
     /** Packs a per-row vector {@code (gates*hidden)} into {@code [u][g][V]}, matching {@link #pack}. */
@@ -99,9 +117,9 @@ final class VectorKernels {
      * Packs W {@code (gates*hidden, cols)} for {@link #gemm}: column vector j (gate {@code j % gates}
      * of unit block {@code j / gates}, as in {@link #pack}) goes to pair panel {@code j / 2} laid
      * out {@code [k][2V]}, so the GEMM streams one contiguous 2V-wide row per k. An odd vector
-     * count leaves the last pair half zero.
+     * count leaves the last pair half zero. {@link #aligned}.
      */
-    static float[] packPairs(float[] w, int gates, int hidden, int cols) {
+    static MemorySegment packPairs(float[] w, int gates, int hidden, int cols) {
         int vectors = units(hidden) * gates;
         int pairs = (vectors + 1) / 2;
         float[] p = new float[pairs * cols * 2 * V];
@@ -115,7 +133,7 @@ final class VectorKernels {
                 }
             }
         }
-        return p;
+        return aligned(p);
     }
 
     /**
@@ -127,7 +145,7 @@ final class VectorKernels {
      * output sums over k in one order whatever its tile, so the bits do not depend on the blocking.
      * bias may be null.
      */
-    static void gemm(float[] x, int xOff, int ldx, int rows, int cols, float[] panel, int pg, float[] bias,
+    static void gemm(float[] x, int xOff, int ldx, int rows, int cols, MemorySegment panel, int pg, float[] bias,
                      float[] out, int outOff, int ldo, int j0, int j1) {
         gemm(x, xOff, ldx, rows, cols, pg, panel, bias, out, null, null, null, outOff, ldo, j0, j1, false);
     }
@@ -143,8 +161,8 @@ final class VectorKernels {
      * next only when a call is one block (rows up to 48, columns up to 256); the order does not
      * change the bits.
      */
-    static void gemm(float[] x, int xOff, int ldx, int rows, int cols, int pg, float[] panel0, float[] bias0,
-                     float[] out0, float[] panel1, float[] bias1, float[] out1, int outOff, int ldo, int j0, int j1,
+    static void gemm(float[] x, int xOff, int ldx, int rows, int cols, int pg, MemorySegment panel0, float[] bias0,
+                     float[] out0, MemorySegment panel1, float[] bias1, float[] out1, int outOff, int ldo, int j0, int j1,
                      boolean down) {
         final float[] xp = TILE_ROWS > 4 ? PACKED.get() : null;
         // Blocks of KC columns and MC rows keep x's block in L1 while the panels sweep it;
@@ -169,7 +187,7 @@ final class VectorKernels {
      * pairs upwards or, if {@code down}, downwards (a lone last vector first); packs x's tiles into xp
      * in the first pair if {@code pack}.
      */
-    private static void sweep(float[] x, int xOff, int ldx, int cols, int pg, float[] panel, float[] bias,
+    private static void sweep(float[] x, int xOff, int ldx, int cols, int pg, MemorySegment panel, float[] bias,
                               float[] out, int outOff, int ldo, int j0, int j1, int kb, int kn, int mb, int mEnd,
                               float[] xp, boolean pack, boolean down) {
         final int nr = pg * V;
@@ -221,7 +239,7 @@ final class VectorKernels {
     }
 
     /** Column vector j alone, for {@link #sweep}. */
-    private static void sweepLone(float[] x, int xOff, int ldx, int cols, int pg, float[] panel, float[] init,
+    private static void sweepLone(float[] x, int xOff, int ldx, int cols, int pg, MemorySegment panel, float[] init,
                                   boolean first, float[] out, int outOff, int ldo, int j, int kb, int kn, int mb,
                                   int mEnd) {
         final int nr = pg * V;
@@ -238,7 +256,7 @@ final class VectorKernels {
 
     /** Vectors j and j+1 (panel offsets pA, pB; columns bAt and bAt+V) for 4 rows. */
     /** Init row i from {@code init[iAt + i*ldi]} (ldi 0: one bias row for all; init null: zero). */
-    private static void gemm4x2(float[] x, int xAt, int ldx, int cols, float[] p, int pA, int pB, int nr,
+    private static void gemm4x2(float[] x, int xAt, int ldx, int cols, MemorySegment p, int pA, int pB, int nr,
                                 float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
         FloatVector a00 = init(init, iAt);
         FloatVector a01 = init(init, iAt + V);
@@ -249,8 +267,8 @@ final class VectorKernels {
         FloatVector a30 = init(init, iAt + 3 * ldi);
         FloatVector a31 = init(init, iAt + 3 * ldi + V);
         for (int k = 0; k < cols; k++) {
-            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * nr);
-            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * nr);
+            FloatVector w0 = FloatVector.fromMemorySegment(S, p, 4L * (pA + k * nr), NO);
+            FloatVector w1 = FloatVector.fromMemorySegment(S, p, 4L * (pB + k * nr), NO);
             FloatVector x0 = FloatVector.broadcast(S, x[xAt + k]);
             a00 = w0.fma(x0, a00);
             a01 = w1.fma(x0, a01);
@@ -275,7 +293,7 @@ final class VectorKernels {
     }
 
     /** Like {@link #gemm8x2} for 12 rows: 24 accumulators, each weight load shared by 12 FMAs. */
-    private static void gemm12x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr,
+    private static void gemm12x2(float[] x, int xAt, int cols, MemorySegment p, int pA, int pB, int nr,
                                  float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
         FloatVector a00 = init(init, iAt);
         FloatVector a01 = init(init, iAt + V);
@@ -302,8 +320,8 @@ final class VectorKernels {
         FloatVector a110 = init(init, iAt + 11 * ldi);
         FloatVector a111 = init(init, iAt + 11 * ldi + V);
         for (int k = 0; k < cols; k++) {
-            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * nr);
-            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * nr);
+            FloatVector w0 = FloatVector.fromMemorySegment(S, p, 4L * (pA + k * nr), NO);
+            FloatVector w1 = FloatVector.fromMemorySegment(S, p, 4L * (pB + k * nr), NO);
             int xk = xAt + 12 * k;
             FloatVector x0 = FloatVector.broadcast(S, x[xk]);
             a00 = w0.fma(x0, a00);
@@ -369,7 +387,7 @@ final class VectorKernels {
     }
 
     /** Like {@link #gemm4x2} for 8 rows of a packed tile ({@link #packTile}): 16 accumulators (AVX-512, blocks of 16 rows). */
-    private static void gemm8x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr,
+    private static void gemm8x2(float[] x, int xAt, int cols, MemorySegment p, int pA, int pB, int nr,
                                 float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
         FloatVector a00 = init(init, iAt);
         FloatVector a01 = init(init, iAt + V);
@@ -388,8 +406,8 @@ final class VectorKernels {
         FloatVector a70 = init(init, iAt + 7 * ldi);
         FloatVector a71 = init(init, iAt + 7 * ldi + V);
         for (int k = 0; k < cols; k++) {
-            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * nr);
-            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * nr);
+            FloatVector w0 = FloatVector.fromMemorySegment(S, p, 4L * (pA + k * nr), NO);
+            FloatVector w1 = FloatVector.fromMemorySegment(S, p, 4L * (pB + k * nr), NO);
             int xk = xAt + 8 * k;
             FloatVector x0 = FloatVector.broadcast(S, x[xk]);
             a00 = w0.fma(x0, a00);
@@ -435,7 +453,7 @@ final class VectorKernels {
     }
 
     /** Like {@link #gemm4x2} for 6 rows of a packed tile: 12 accumulators (AVX2's 16 registers hold them and the operands). */
-    private static void gemm6x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr,
+    private static void gemm6x2(float[] x, int xAt, int cols, MemorySegment p, int pA, int pB, int nr,
                                 float[] init, int iAt, int ldi, float[] out, int oAt, int ldo) {
         FloatVector a00 = init(init, iAt);
         FloatVector a01 = init(init, iAt + V);
@@ -450,8 +468,8 @@ final class VectorKernels {
         FloatVector a50 = init(init, iAt + 5 * ldi);
         FloatVector a51 = init(init, iAt + 5 * ldi + V);
         for (int k = 0; k < cols; k++) {
-            FloatVector w0 = FloatVector.fromArray(S, p, pA + k * nr);
-            FloatVector w1 = FloatVector.fromArray(S, p, pB + k * nr);
+            FloatVector w0 = FloatVector.fromMemorySegment(S, p, 4L * (pA + k * nr), NO);
+            FloatVector w1 = FloatVector.fromMemorySegment(S, p, 4L * (pB + k * nr), NO);
             int xk = xAt + 6 * k;
             FloatVector x0 = FloatVector.broadcast(S, x[xk]);
             a00 = w0.fma(x0, a00);
@@ -488,24 +506,24 @@ final class VectorKernels {
 
     // The tails sum over k in the same order as gemm4x2, so a vector's result never depends
     // on which kernel (and so which thread split) computed it: runs are bit-reproducible.
-    private static void gemm1x2(float[] x, int xAt, int cols, float[] p, int pA, int pB, int nr, float[] bias,
+    private static void gemm1x2(float[] x, int xAt, int cols, MemorySegment p, int pA, int pB, int nr, float[] bias,
                                 int bAt, float[] out, int oAt) {
         FloatVector a0 = init(bias, bAt);
         FloatVector a1 = init(bias, bAt + V);
         for (int k = 0; k < cols; k++) {
             FloatVector x0 = FloatVector.broadcast(S, x[xAt + k]);
-            a0 = FloatVector.fromArray(S, p, pA + k * nr).fma(x0, a0);
-            a1 = FloatVector.fromArray(S, p, pB + k * nr).fma(x0, a1);
+            a0 = FloatVector.fromMemorySegment(S, p, 4L * (pA + k * nr), NO).fma(x0, a0);
+            a1 = FloatVector.fromMemorySegment(S, p, 4L * (pB + k * nr), NO).fma(x0, a1);
         }
         a0.intoArray(out, oAt);
         a1.intoArray(out, oAt + V);
     }
 
-    private static void gemm1x1(float[] x, int xAt, int cols, float[] p, int pA, int nr, float[] bias, int bAt,
+    private static void gemm1x1(float[] x, int xAt, int cols, MemorySegment p, int pA, int nr, float[] bias, int bAt,
                                 float[] out, int oAt) {
         FloatVector a0 = init(bias, bAt);
         for (int k = 0; k < cols; k++) {
-            a0 = FloatVector.fromArray(S, p, pA + k * nr).fma(FloatVector.broadcast(S, x[xAt + k]), a0);
+            a0 = FloatVector.fromMemorySegment(S, p, 4L * (pA + k * nr), NO).fma(FloatVector.broadcast(S, x[xAt + k]), a0);
         }
         a0.intoArray(out, oAt);
     }
@@ -519,7 +537,7 @@ final class VectorKernels {
      * LSTM: gates = xp + W_hh h (xp holds W_ih x + b_ih + b_hh); c' = f*c + i*g; hNew = o*tanh(c').
      * {@code c} and {@code hNew} are padded to whole unit blocks; xp's row is overwritten.
      */
-    static void lstmStep(float[] w, int cols, float[] h, int hAt, float[] xp, int xpAt,
+    static void lstmStep(MemorySegment w, int cols, float[] h, int hAt, float[] xp, int xpAt,
                          float[] c, int cAt, float[] hNew, int hNewAt, int u0, int u1, boolean down) {
         final int nr = 4 * V;
         for (int q = u0; q < u1; q++) {
@@ -538,48 +556,48 @@ final class VectorKernels {
             // Four columns per iteration, two per chain: fewer loop instructions per weight
             // keep more loads in flight (a GEMV from L2 ran 12% faster); same chains, same bits.
             for (; k + 3 < cols; k += 4) {
-                int at = pu + k * nr;
+                long at = 4L * (pu + k * nr);
                 FloatVector h0 = FloatVector.broadcast(S, h[hAt + k]);
                 FloatVector h1 = FloatVector.broadcast(S, h[hAt + k + 1]);
-                i0 = FloatVector.fromArray(S, w, at).fma(h0, i0);
-                f0 = FloatVector.fromArray(S, w, at + V).fma(h0, f0);
-                g0 = FloatVector.fromArray(S, w, at + 2 * V).fma(h0, g0);
-                o0 = FloatVector.fromArray(S, w, at + 3 * V).fma(h0, o0);
-                i1 = FloatVector.fromArray(S, w, at + nr).fma(h1, i1);
-                f1 = FloatVector.fromArray(S, w, at + nr + V).fma(h1, f1);
-                g1 = FloatVector.fromArray(S, w, at + nr + 2 * V).fma(h1, g1);
-                o1 = FloatVector.fromArray(S, w, at + nr + 3 * V).fma(h1, o1);
+                i0 = FloatVector.fromMemorySegment(S, w, at, NO).fma(h0, i0);
+                f0 = FloatVector.fromMemorySegment(S, w, at + 4 * (V), NO).fma(h0, f0);
+                g0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * V), NO).fma(h0, g0);
+                o0 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * V), NO).fma(h0, o0);
+                i1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr), NO).fma(h1, i1);
+                f1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr + V), NO).fma(h1, f1);
+                g1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr + 2 * V), NO).fma(h1, g1);
+                o1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr + 3 * V), NO).fma(h1, o1);
                 h0 = FloatVector.broadcast(S, h[hAt + k + 2]);
                 h1 = FloatVector.broadcast(S, h[hAt + k + 3]);
-                i0 = FloatVector.fromArray(S, w, at + 2 * nr).fma(h0, i0);
-                f0 = FloatVector.fromArray(S, w, at + 2 * nr + V).fma(h0, f0);
-                g0 = FloatVector.fromArray(S, w, at + 2 * nr + 2 * V).fma(h0, g0);
-                o0 = FloatVector.fromArray(S, w, at + 2 * nr + 3 * V).fma(h0, o0);
-                i1 = FloatVector.fromArray(S, w, at + 3 * nr).fma(h1, i1);
-                f1 = FloatVector.fromArray(S, w, at + 3 * nr + V).fma(h1, f1);
-                g1 = FloatVector.fromArray(S, w, at + 3 * nr + 2 * V).fma(h1, g1);
-                o1 = FloatVector.fromArray(S, w, at + 3 * nr + 3 * V).fma(h1, o1);
+                i0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * nr), NO).fma(h0, i0);
+                f0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * nr + V), NO).fma(h0, f0);
+                g0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * nr + 2 * V), NO).fma(h0, g0);
+                o0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * nr + 3 * V), NO).fma(h0, o0);
+                i1 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * nr), NO).fma(h1, i1);
+                f1 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * nr + V), NO).fma(h1, f1);
+                g1 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * nr + 2 * V), NO).fma(h1, g1);
+                o1 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * nr + 3 * V), NO).fma(h1, o1);
             }
             for (; k + 1 < cols; k += 2) {
-                int at = pu + k * nr;
+                long at = 4L * (pu + k * nr);
                 FloatVector h0 = FloatVector.broadcast(S, h[hAt + k]);
                 FloatVector h1 = FloatVector.broadcast(S, h[hAt + k + 1]);
-                i0 = FloatVector.fromArray(S, w, at).fma(h0, i0);
-                f0 = FloatVector.fromArray(S, w, at + V).fma(h0, f0);
-                g0 = FloatVector.fromArray(S, w, at + 2 * V).fma(h0, g0);
-                o0 = FloatVector.fromArray(S, w, at + 3 * V).fma(h0, o0);
-                i1 = FloatVector.fromArray(S, w, at + nr).fma(h1, i1);
-                f1 = FloatVector.fromArray(S, w, at + nr + V).fma(h1, f1);
-                g1 = FloatVector.fromArray(S, w, at + nr + 2 * V).fma(h1, g1);
-                o1 = FloatVector.fromArray(S, w, at + nr + 3 * V).fma(h1, o1);
+                i0 = FloatVector.fromMemorySegment(S, w, at, NO).fma(h0, i0);
+                f0 = FloatVector.fromMemorySegment(S, w, at + 4 * (V), NO).fma(h0, f0);
+                g0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * V), NO).fma(h0, g0);
+                o0 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * V), NO).fma(h0, o0);
+                i1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr), NO).fma(h1, i1);
+                f1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr + V), NO).fma(h1, f1);
+                g1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr + 2 * V), NO).fma(h1, g1);
+                o1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr + 3 * V), NO).fma(h1, o1);
             }
             if (k < cols) {
-                int at = pu + k * nr;
+                long at = 4L * (pu + k * nr);
                 FloatVector h0 = FloatVector.broadcast(S, h[hAt + k]);
-                i0 = FloatVector.fromArray(S, w, at).fma(h0, i0);
-                f0 = FloatVector.fromArray(S, w, at + V).fma(h0, f0);
-                g0 = FloatVector.fromArray(S, w, at + 2 * V).fma(h0, g0);
-                o0 = FloatVector.fromArray(S, w, at + 3 * V).fma(h0, o0);
+                i0 = FloatVector.fromMemorySegment(S, w, at, NO).fma(h0, i0);
+                f0 = FloatVector.fromMemorySegment(S, w, at + 4 * (V), NO).fma(h0, f0);
+                g0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * V), NO).fma(h0, g0);
+                o0 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * V), NO).fma(h0, o0);
             }
             i0.add(i1).intoArray(xp, xu);
             f0.add(f1).intoArray(xp, xu + V);
@@ -620,7 +638,7 @@ final class VectorKernels {
      * xp's n block holds W_in x + b_in only; {@code bhn} is b_hn as {@code [u][V]} (null: none).
      * xp's row is overwritten.
      */
-    static void gruStep(float[] w, int cols, float[] h, int hAt, float[] xp, int xpAt, float[] bhn,
+    static void gruStep(MemorySegment w, int cols, float[] h, int hAt, float[] xp, int xpAt, float[] bhn,
                         float[] hNew, int hNewAt, int u0, int u1, boolean down) {
         final int nr = 3 * V;
         for (int q = u0; q < u1; q++) {
@@ -635,41 +653,41 @@ final class VectorKernels {
             FloatVector n1 = r1;
             int k = 0;
             for (; k + 3 < cols; k += 4) { // four columns per iteration, as in lstmStep
-                int at = pu + k * nr;
+                long at = 4L * (pu + k * nr);
                 FloatVector h0 = FloatVector.broadcast(S, h[hAt + k]);
                 FloatVector h1 = FloatVector.broadcast(S, h[hAt + k + 1]);
-                r0 = FloatVector.fromArray(S, w, at).fma(h0, r0);
-                z0 = FloatVector.fromArray(S, w, at + V).fma(h0, z0);
-                n0 = FloatVector.fromArray(S, w, at + 2 * V).fma(h0, n0);
-                r1 = FloatVector.fromArray(S, w, at + nr).fma(h1, r1);
-                z1 = FloatVector.fromArray(S, w, at + nr + V).fma(h1, z1);
-                n1 = FloatVector.fromArray(S, w, at + nr + 2 * V).fma(h1, n1);
+                r0 = FloatVector.fromMemorySegment(S, w, at, NO).fma(h0, r0);
+                z0 = FloatVector.fromMemorySegment(S, w, at + 4 * (V), NO).fma(h0, z0);
+                n0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * V), NO).fma(h0, n0);
+                r1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr), NO).fma(h1, r1);
+                z1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr + V), NO).fma(h1, z1);
+                n1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr + 2 * V), NO).fma(h1, n1);
                 h0 = FloatVector.broadcast(S, h[hAt + k + 2]);
                 h1 = FloatVector.broadcast(S, h[hAt + k + 3]);
-                r0 = FloatVector.fromArray(S, w, at + 2 * nr).fma(h0, r0);
-                z0 = FloatVector.fromArray(S, w, at + 2 * nr + V).fma(h0, z0);
-                n0 = FloatVector.fromArray(S, w, at + 2 * nr + 2 * V).fma(h0, n0);
-                r1 = FloatVector.fromArray(S, w, at + 3 * nr).fma(h1, r1);
-                z1 = FloatVector.fromArray(S, w, at + 3 * nr + V).fma(h1, z1);
-                n1 = FloatVector.fromArray(S, w, at + 3 * nr + 2 * V).fma(h1, n1);
+                r0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * nr), NO).fma(h0, r0);
+                z0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * nr + V), NO).fma(h0, z0);
+                n0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * nr + 2 * V), NO).fma(h0, n0);
+                r1 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * nr), NO).fma(h1, r1);
+                z1 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * nr + V), NO).fma(h1, z1);
+                n1 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * nr + 2 * V), NO).fma(h1, n1);
             }
             for (; k + 1 < cols; k += 2) {
-                int at = pu + k * nr;
+                long at = 4L * (pu + k * nr);
                 FloatVector h0 = FloatVector.broadcast(S, h[hAt + k]);
                 FloatVector h1 = FloatVector.broadcast(S, h[hAt + k + 1]);
-                r0 = FloatVector.fromArray(S, w, at).fma(h0, r0);
-                z0 = FloatVector.fromArray(S, w, at + V).fma(h0, z0);
-                n0 = FloatVector.fromArray(S, w, at + 2 * V).fma(h0, n0);
-                r1 = FloatVector.fromArray(S, w, at + nr).fma(h1, r1);
-                z1 = FloatVector.fromArray(S, w, at + nr + V).fma(h1, z1);
-                n1 = FloatVector.fromArray(S, w, at + nr + 2 * V).fma(h1, n1);
+                r0 = FloatVector.fromMemorySegment(S, w, at, NO).fma(h0, r0);
+                z0 = FloatVector.fromMemorySegment(S, w, at + 4 * (V), NO).fma(h0, z0);
+                n0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * V), NO).fma(h0, n0);
+                r1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr), NO).fma(h1, r1);
+                z1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr + V), NO).fma(h1, z1);
+                n1 = FloatVector.fromMemorySegment(S, w, at + 4 * (nr + 2 * V), NO).fma(h1, n1);
             }
             if (k < cols) {
-                int at = pu + k * nr;
+                long at = 4L * (pu + k * nr);
                 FloatVector h0 = FloatVector.broadcast(S, h[hAt + k]);
-                r0 = FloatVector.fromArray(S, w, at).fma(h0, r0);
-                z0 = FloatVector.fromArray(S, w, at + V).fma(h0, z0);
-                n0 = FloatVector.fromArray(S, w, at + 2 * V).fma(h0, n0);
+                r0 = FloatVector.fromMemorySegment(S, w, at, NO).fma(h0, r0);
+                z0 = FloatVector.fromMemorySegment(S, w, at + 4 * (V), NO).fma(h0, z0);
+                n0 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * V), NO).fma(h0, n0);
             }
             r0.add(r1).intoArray(xp, xu);
             z0.add(z1).intoArray(xp, xu + V);
@@ -702,7 +720,7 @@ final class VectorKernels {
     }
 
     /** Vanilla RNN: h' = act(xp + W_hh h), act tanh or relu. Four FMA chains over k. */
-    static void rnnStep(float[] w, int cols, float[] h, int hAt, float[] xp, int xpAt, boolean relu,
+    static void rnnStep(MemorySegment w, int cols, float[] h, int hAt, float[] xp, int xpAt, boolean relu,
                         float[] hNew, int hNewAt, int u0, int u1, boolean down) {
         for (int q = u0; q < u1; q++) {
             int u = down ? u1 - 1 - (q - u0) : q;
@@ -713,14 +731,14 @@ final class VectorKernels {
             FloatVector a3 = a1;
             int k = 0;
             for (; k + 3 < cols; k += 4) {
-                int at = pu + k * V;
-                a0 = FloatVector.fromArray(S, w, at).fma(FloatVector.broadcast(S, h[hAt + k]), a0);
-                a1 = FloatVector.fromArray(S, w, at + V).fma(FloatVector.broadcast(S, h[hAt + k + 1]), a1);
-                a2 = FloatVector.fromArray(S, w, at + 2 * V).fma(FloatVector.broadcast(S, h[hAt + k + 2]), a2);
-                a3 = FloatVector.fromArray(S, w, at + 3 * V).fma(FloatVector.broadcast(S, h[hAt + k + 3]), a3);
+                long at = 4L * (pu + k * V);
+                a0 = FloatVector.fromMemorySegment(S, w, at, NO).fma(FloatVector.broadcast(S, h[hAt + k]), a0);
+                a1 = FloatVector.fromMemorySegment(S, w, at + 4 * (V), NO).fma(FloatVector.broadcast(S, h[hAt + k + 1]), a1);
+                a2 = FloatVector.fromMemorySegment(S, w, at + 4 * (2 * V), NO).fma(FloatVector.broadcast(S, h[hAt + k + 2]), a2);
+                a3 = FloatVector.fromMemorySegment(S, w, at + 4 * (3 * V), NO).fma(FloatVector.broadcast(S, h[hAt + k + 3]), a3);
             }
             for (; k < cols; k++) {
-                a0 = FloatVector.fromArray(S, w, pu + k * V).fma(FloatVector.broadcast(S, h[hAt + k]), a0);
+                a0 = FloatVector.fromMemorySegment(S, w, 4L * (pu + k * V), NO).fma(FloatVector.broadcast(S, h[hAt + k]), a0);
             }
             FloatVector pre = a0.add(a1).add(a2.add(a3));
             (relu ? pre.max(0f) : pre).intoArray(hNew, hNewAt + u * V);

@@ -9,6 +9,7 @@ import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.LayerWeights;
 import dev.rnnengine.engine.StepKernels;
 import dev.rnnengine.internal.Sizes;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
@@ -33,11 +34,11 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
     private final int hPad;      // units * V
     private final int hOutPad;   // outUnits * V
     private final int[] inSize;
-    private final float[][] wx;  // per (layer, dir): W_ih in pair panels
-    private final float[][] wh;  // W_hh in unit panels
+    private final MemorySegment[] wx;  // per (layer, dir): W_ih in pair panels
+    private final MemorySegment[] wh;  // W_hh in unit panels
     private final float[][] bx;  // presummed bias as [u][g][V], or null
     private final float[][] bhn; // GRU b_hn as [u][V], or null
-    private final float[][] wr;  // W_hr in pair panels, or null
+    private final MemorySegment[] wr;  // W_hr in pair panels, or null
     private final Precision codes;  // W_hh streamed as fp16 or int8 codes, or null (fp32 unit panels)
     private final byte[][] whInt8;  // int8 W_hh in block panels
     private final float[][] whScale; // their scales as [u][g][V]
@@ -60,11 +61,11 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
         this.hOutPad = outUnits * V;
         int n = weights.size();
         inSize = new int[n];
-        wx = new float[n][];
-        wh = new float[n][];
+        wx = new MemorySegment[n];
+        wh = new MemorySegment[n];
         bx = new float[n][];
         bhn = new float[n][];
-        wr = new float[n][];
+        wr = new MemorySegment[n];
         Precision p = weights.get(0).precision();
         this.codes = VectorQuantized.streamsCodes(p) ? p : null;
         whInt8 = new byte[n][];

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rnnengine.core.CellMode;
+import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -55,8 +56,8 @@ class VectorKernelsTest {
         float[] b = random(3, gates * hidden);
         int units = VectorKernels.units(hidden);
         int width = units * gates * VectorKernels.V; // [u][g][V] row layout
-        float[] pairs = VectorKernels.packPairs(w, gates, hidden, cols);
-        float[] panels = VectorKernels.pack(w, gates, hidden, cols);
+        MemorySegment pairs = VectorKernels.packPairs(w, gates, hidden, cols);
+        MemorySegment panels = VectorKernels.pack(w, gates, hidden, cols);
         float[] bias = VectorKernels.packBias(b, gates, hidden);
         float[] viaPairs = new float[rows * width];
         float[] viaPanels = new float[rows * width];
@@ -98,7 +99,7 @@ class VectorKernelsTest {
     @MethodSource("gemmSizes")
     void gemmOfTwoWeightSetsGivesEachSetsBits(int rows, int cols, int hidden, int gates) {
         float[] x = random(4, rows * cols);
-        float[][] pairs = new float[2][];
+        MemorySegment[] pairs = new MemorySegment[2];
         float[][] bias = new float[2][];
         for (int d = 0; d < 2; d++) {
             pairs[d] = VectorKernels.packPairs(random(5 + d, gates * hidden * cols), gates, hidden, cols);
@@ -172,7 +173,7 @@ class VectorKernelsTest {
         int u0 = units / 3;
         int u1 = Math.max(u0 + 1, units - units / 3);
         float[] w = random(4, gates * hidden * cols);
-        float[] panels = VectorKernels.pack(w, gates, hidden, cols);
+        MemorySegment panels = VectorKernels.pack(w, gates, hidden, cols);
         float[] hPlain = random(5, Math.max(cols, hPad));
         for (int j = hidden; j < hPlain.length && mode == CellMode.GRU; j++) {
             hPlain[j] = 0; // GRU's h is also h_prev: padding stays zero

@@ -1,5 +1,6 @@
 package dev.rnnengine.backend.vector;
 
+import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -30,7 +31,7 @@ public class GemmBench {
     public int outCols;
 
     private float[] x;
-    private float[] panel;
+    private MemorySegment panel;
     private float[] bias;
     private float[] out;
 
