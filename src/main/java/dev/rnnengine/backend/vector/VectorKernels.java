@@ -85,6 +85,13 @@ final class VectorKernels {
         return m;
     }
 
+    /** {@link #aligned(float[])} for fp16 code pairs. */
+    static MemorySegment aligned(int[] p) {
+        MemorySegment m = Arena.ofAuto().allocate(4L * p.length, 64);
+        MemorySegment.copy(p, 0, m, ValueLayout.JAVA_INT, 0, p.length);
+        return m;
+    }
+
     /** Packs W {@code (gates*hidden, cols)} row-major into unit panels {@code [u][k][g][V]}, {@link #aligned}. */
     static MemorySegment pack(float[] w, int gates, int hidden, int cols) {
         int nr = gates * V;

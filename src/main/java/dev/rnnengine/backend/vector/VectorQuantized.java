@@ -6,6 +6,8 @@ import static dev.rnnengine.backend.vector.VectorKernels.units;
 
 import dev.rnnengine.core.Precision;
 import dev.rnnengine.core.QuantizedMatrix;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -31,6 +33,7 @@ final class VectorQuantized {
     static final boolean INT8_CODES = V >= 8;
     private static final VectorSpecies<Byte> B = INT8_CODES ? VectorSpecies.of(byte.class, VectorShape.forBitSize(V * 8)) : null;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final int HALF_TO_FLOAT_MASK = 0x8FFFE000; // float sign, exponent and mantissa of a half << 13
     private static final float REBIAS = 0x1p112f;             // float bias 127 minus half bias 15
 
@@ -41,7 +44,11 @@ final class VectorQuantized {
         return p == Precision.FP16 || (p == Precision.INT8 && INT8_CODES);
     }
 
-    /** int8 codes of W {@code (gates*hidden, cols)} as block panels; padding rows hold 0. */
+    /**
+     * int8 codes of W {@code (gates*hidden, cols)} as block panels; padding rows hold 0. On the
+     * heap, unlike the fp32 and fp16 panels ({@link VectorKernels#aligned}): a byte load from a
+     * memory segment widened to floats ran 10-15% slower here than from an array.
+     */
     static byte[] packInt8(QuantizedMatrix q, int gates, int hidden) {
         int cols = q.cols();
         byte[] p = new byte[units(hidden) * gates * cols * V];
@@ -61,7 +68,7 @@ final class VectorQuantized {
      * halves of columns k (low 16 bits) and k+1 (high), so one native-width int load serves two
      * columns with no lane-width conversion; padding rows and an odd last column hold 0.
      */
-    static int[] packFp16(QuantizedMatrix q, int gates, int hidden) {
+    static MemorySegment packFp16(QuantizedMatrix q, int gates, int hidden) {
         int cols = q.cols();
         int kp = (cols + 1) / 2;
         int[] p = new int[units(hidden) * gates * kp * V];
@@ -73,7 +80,7 @@ final class VectorQuantized {
                 }
             }
         }
-        return p;
+        return VectorKernels.aligned(p);
     }
 
     /** out[b*V..] = scale_b * (codes_b . h) for blocks {@code [b0, b1)}. */
@@ -146,7 +153,7 @@ final class VectorQuantized {
     }
 
     /** {@link #matvecFp16} for two rows at once, each row summed in its order (see {@link #matvecInt8x2}). */
-    static void matvecFp16x2(int[] w, int cols, float[] h, int hAt, int hBt, float[] out, int outAt, int outBt,
+    static void matvecFp16x2(MemorySegment w, int cols, float[] h, int hAt, int hBt, float[] out, int outAt, int outBt,
                              int b0, int b1, boolean down) {
         int kp = (cols + 1) / 2;
         for (int q = b0; q < b1; q++) {
@@ -162,8 +169,8 @@ final class VectorQuantized {
             FloatVector c3 = a0;
             int k2 = 0;
             for (; k2 + 1 < cols / 2; k2 += 2) {
-                IntVector v0 = IntVector.fromArray(I, w, p + k2 * V);
-                IntVector v1 = IntVector.fromArray(I, w, p + (k2 + 1) * V);
+                IntVector v0 = IntVector.fromMemorySegment(I, w, 4L * (p + k2 * V), NO);
+                IntVector v1 = IntVector.fromMemorySegment(I, w, 4L * (p + (k2 + 1) * V), NO);
                 FloatVector l0 = low(v0);
                 FloatVector h0 = high(v0);
                 FloatVector l1 = low(v1);
@@ -179,7 +186,7 @@ final class VectorQuantized {
                 c3 = h1.fma(FloatVector.broadcast(S, h[hBt + k + 3]), c3);
             }
             for (; k2 < kp; k2++) {
-                IntVector v = IntVector.fromArray(I, w, p + k2 * V);
+                IntVector v = IntVector.fromMemorySegment(I, w, 4L * (p + k2 * V), NO);
                 FloatVector l = low(v);
                 a0 = l.fma(FloatVector.broadcast(S, h[hAt + 2 * k2]), a0);
                 c0 = l.fma(FloatVector.broadcast(S, h[hBt + 2 * k2]), c0);
@@ -256,7 +263,7 @@ final class VectorQuantized {
     }
 
     /** {@link #matvecFp16x2} for four rows (wide vectors, as {@link #matvecInt8x4}). */
-    static void matvecFp16x4(int[] w, int cols, float[] h, int h0, int h1, int h2, int h3, float[] out, int o0, int o1,
+    static void matvecFp16x4(MemorySegment w, int cols, float[] h, int h0, int h1, int h2, int h3, float[] out, int o0, int o1,
                              int o2, int o3, int b0, int b1, boolean down) {
         int kp = (cols + 1) / 2;
         for (int q = b0; q < b1; q++) {
@@ -280,8 +287,8 @@ final class VectorQuantized {
             FloatVector e3 = a0;
             int k2 = 0;
             for (; k2 + 1 < cols / 2; k2 += 2) {
-                IntVector v0 = IntVector.fromArray(I, w, p + k2 * V);
-                IntVector v1 = IntVector.fromArray(I, w, p + (k2 + 1) * V);
+                IntVector v0 = IntVector.fromMemorySegment(I, w, 4L * (p + k2 * V), NO);
+                IntVector v1 = IntVector.fromMemorySegment(I, w, 4L * (p + (k2 + 1) * V), NO);
                 FloatVector l0 = low(v0);
                 FloatVector g0 = high(v0);
                 FloatVector l1 = low(v1);
@@ -305,7 +312,7 @@ final class VectorQuantized {
                 e3 = g1.fma(FloatVector.broadcast(S, h[h3 + k + 3]), e3);
             }
             for (; k2 < kp; k2++) {
-                IntVector v = IntVector.fromArray(I, w, p + k2 * V);
+                IntVector v = IntVector.fromMemorySegment(I, w, 4L * (p + k2 * V), NO);
                 FloatVector l = low(v);
                 int k = 2 * k2;
                 a0 = l.fma(FloatVector.broadcast(S, h[h0 + k]), a0);
@@ -328,7 +335,7 @@ final class VectorQuantized {
     }
 
     /** out[b*V..] = codes_b . h for blocks {@code [b0, b1)}, fp16 codes in int pairs ({@link #packFp16}). */
-    static void matvecFp16(int[] w, int cols, float[] h, int hAt, float[] out, int outAt, int b0, int b1, boolean down) {
+    static void matvecFp16(MemorySegment w, int cols, float[] h, int hAt, float[] out, int outAt, int b0, int b1, boolean down) {
         int kp = (cols + 1) / 2;
         for (int q = b0; q < b1; q++) {
             int b = down ? b1 - 1 - (q - b0) : q;
@@ -339,8 +346,8 @@ final class VectorQuantized {
             FloatVector a3 = a0;
             int k2 = 0;
             for (; k2 + 1 < cols / 2; k2 += 2) {
-                IntVector v0 = IntVector.fromArray(I, w, p + k2 * V);
-                IntVector v1 = IntVector.fromArray(I, w, p + (k2 + 1) * V);
+                IntVector v0 = IntVector.fromMemorySegment(I, w, 4L * (p + k2 * V), NO);
+                IntVector v1 = IntVector.fromMemorySegment(I, w, 4L * (p + (k2 + 1) * V), NO);
                 int k = hAt + 2 * k2;
                 a0 = low(v0).fma(FloatVector.broadcast(S, h[k]), a0);
                 a1 = high(v0).fma(FloatVector.broadcast(S, h[k + 1]), a1);
@@ -348,7 +355,7 @@ final class VectorQuantized {
                 a3 = high(v1).fma(FloatVector.broadcast(S, h[k + 3]), a3);
             }
             for (; k2 < kp; k2++) {
-                IntVector v = IntVector.fromArray(I, w, p + k2 * V);
+                IntVector v = IntVector.fromMemorySegment(I, w, 4L * (p + k2 * V), NO);
                 a0 = low(v).fma(FloatVector.broadcast(S, h[hAt + 2 * k2]), a0);
                 if (2 * k2 + 1 < cols) {
                     a1 = high(v).fma(FloatVector.broadcast(S, h[hAt + 2 * k2 + 1]), a1);

@@ -42,7 +42,7 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
     private final Precision codes;  // W_hh streamed as fp16 or int8 codes, or null (fp32 unit panels)
     private final byte[][] whInt8;  // int8 W_hh in block panels
     private final float[][] whScale; // their scales as [u][g][V]
-    private final int[][] whFp16;   // fp16 W_hh in block panels of int pairs
+    private final MemorySegment[] whFp16;   // fp16 W_hh in block panels of int pairs
 
     /** Per call: W_hh h for every row of a batched step. */
     static final class Scratch {
@@ -70,7 +70,7 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
         this.codes = VectorQuantized.streamsCodes(p) ? p : null;
         whInt8 = new byte[n][];
         whScale = new float[n][];
-        whFp16 = new int[n][];
+        whFp16 = new MemorySegment[n];
         for (int lw = 0; lw < n; lw++) {
             LayerWeights w = weights.get(lw);
             inSize[lw] = spec.layerInputSize(lw / dirs);
