@@ -57,6 +57,18 @@ class RooflineTest {
     }
 
     @Test
+    void aSetThatFitsTheL2IsReadAtTheLastMeasuredSpeedBelowIt() {
+        // The sweep's 2 MB point overflows a 2 MB L2 (here 40 GB/s), yet a 1.5 MB set fits it: the
+        // 1 MB point's 80 bounds it. Past the L2 the first point that holds the set still applies.
+        Machine m = new Machine("test CPU", "test", 2, 48 * KB, 2 * MB, 32 * MB, 100,
+            new long[] {32 * KB, 1 * MB, 2 * MB, 16 * MB, 512 * MB}, new double[] {150, 80, 40, 30, 10});
+        assertEquals(80, m.bandwidthFor(1.5 * MB), 0);
+        assertEquals(150, m.bandwidthFor(8 * KB), 0); // below the first point: the first point
+        assertEquals(40, m.bandwidthFor(2 * MB), 0);
+        assertEquals(30, m.bandwidthFor(3 * MB), 0);
+    }
+
+    @Test
     void bidirectionalSlicesAreOneDirectionsWeights() {
         // gru:384:384:100:1 bidirectional: one direction's W_hh is 1.7 MB (L2), both 3.5 MB (L3). At 1 thread
         // the directions run one after the other, at 2 each on its own core: 1.7 MB per core either way.
