@@ -99,7 +99,7 @@ final class AutoTuner {
      * small-batch GRU on plain weights, twice as fast, and the vector backend's steps sweep their
      * weights in alternate directions, up to 25% faster at batch 1; OpenBLAS is measured after the
      * others, whose measurements it disturbed; 5: the vector backend's weights are 64-byte aligned,
-     * up to 30% faster where they stream from L2).
+     * up to 30% faster where they stream from L2, and a score is the median of three rounds).
      */
     static final int GENERATION = 5;
 
@@ -274,8 +274,10 @@ final class AutoTuner {
 
     /**
      * Each of {@code names}' median ms on call {@code c} into {@code best}: its first calls, a quiet
-     * JIT, then three rounds in alternating order, each candidate's score the best of its rounds'
-     * medians (a round disturbed by the machine does not decide). Returns the slowest first call.
+     * JIT, then three rounds in alternating order, each candidate's score the median of its rounds'
+     * medians: neither a round disturbed by the machine nor a lucky one decides (the best of the
+     * three once scored oneDNN's single LSTM step at 0.118 ms, which measured 0.128-0.137 in every
+     * other run, and sent it there instead of to vector's 0.120-0.122). Returns the slowest first call.
      */
     private static double measure(List<String> names, Map<String, PreparedModel> candidates, Call c,
                                   Map<String, Double> best) {
@@ -291,6 +293,10 @@ final class AutoTuner {
             }
         }
         Warmup.awaitQuietJit(1000);
+        Map<String, double[]> rounds = new LinkedHashMap<>();
+        for (String n : names) {
+            rounds.put(n, new double[3]);
+        }
         for (int round = 0; round < 3; round++) {
             for (int k = 0; k < names.size(); k++) {
                 String n = names.get(round % 2 == 0 ? k : names.size() - 1 - k); // A B C, C B A, ...
@@ -305,9 +311,13 @@ final class AutoTuner {
                     s[calls++] = (System.nanoTime() - a) / 1e6;
                 } while (calls < 3 || (System.nanoTime() - start < 20_000_000L && calls < s.length));
                 Arrays.sort(s, 0, calls);
-                best.merge(n, s[calls / 2], Math::min);
+                rounds.get(n)[round] = s[calls / 2];
             }
         }
+        rounds.forEach((n, r) -> {
+            Arrays.sort(r);
+            best.put(n, r[1]);
+        });
         return slowest;
     }
 

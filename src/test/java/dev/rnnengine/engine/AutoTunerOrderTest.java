@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The tuner times OpenBLAS after every other candidate, class by class: OpenBLAS's calls slowed
  * oneDNN's bidirectional layers for a second or more after them, which picked the wrong backend.
+ * And a candidate's score is the median of its rounds, so one lucky round does not win.
  */
 class AutoTunerOrderTest {
     /** A candidate that records each call and takes a fixed time. */
@@ -48,13 +49,66 @@ class AutoTunerOrderTest {
         public void close() { }
     }
 
+    /**
+     * A candidate fast (20 us) in one window of calls on a given call, its first measured round,
+     * and slow (100 us) otherwise: a window starts after a 10 ms gap (another candidate's turn).
+     */
+    private static final class Lucky implements PreparedModel {
+        private final Map<Call, long[]> seen = new IdentityHashMap<>(); // [windows, last call's end]
+
+        @Override
+        public void forward(Call call) {
+            long[] w = seen.computeIfAbsent(call, k -> new long[] {0, 0});
+            long now = System.nanoTime();
+            if (now - w[1] > 10_000_000L) {
+                w[0]++; // window 1: the warm-up calls; 2: the first measured round
+            }
+            long end = now + (w[0] == 2 ? 20_000 : 100_000);
+            while (System.nanoTime() < end) {
+                Thread.onSpinWait();
+            }
+            w[1] = System.nanoTime();
+        }
+
+        @Override
+        public String backendName() {
+            return "vector";
+        }
+
+        @Override
+        public int threads() {
+            return 1;
+        }
+
+        @Override
+        public void close() { }
+    }
+
     @Test
     void openBlasIsTimedAfterTheOthersAndTheFastestStillWins(@TempDir Path cache) {
-        // The fakes' winners go to a cache of their own, not the one the other tests' auto models read.
+        withCache(cache, AutoTunerOrderTest::tuneFakes);
+    }
+
+    @Test
+    void oneLuckyRoundDoesNotDecide(@TempDir Path cache) {
+        withCache(cache, () -> {
+            RnnSpec spec = new RnnSpec(CellMode.LSTM, 3, 5, 1, true, false, false, 0);
+            Map<String, PreparedModel> candidates = new LinkedHashMap<>();
+            candidates.put("vector", new Lucky());
+            candidates.put("onednn", new Fake("onednn", 60_000, new ArrayList<>()));
+            for (AutoTuner.Choice c : AutoTuner.tune(spec, 1, Precision.FP32, candidates)) {
+                assertEquals("onednn", c.winner(), "a median of rounds, not the best: " + c.ms());
+                assertTrue(c.ms().get("vector") > 0.08, "vector's typical 0.1 ms, not its lucky round: " + c.ms());
+            }
+        });
+    }
+
+    /** The fakes' winners go to a cache of their own, not the one the other tests' auto models read. */
+    private static void withCache(Path cache, Runnable r) {
         String before = System.getProperty(AutoTuner.CACHE_PROPERTY);
         System.setProperty(AutoTuner.CACHE_PROPERTY, cache.toString());
         try {
-            tuneFakes();
+            r.run();
         } finally {
             if (before == null) {
                 System.clearProperty(AutoTuner.CACHE_PROPERTY);
