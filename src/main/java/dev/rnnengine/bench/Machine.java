@@ -94,18 +94,16 @@ record Machine(String cpu, String generation, int cores, long l1d, long l2, long
 
     /**
      * The single-core read bandwidth for a working set of {@code bytes}: the sweep's value at the
-     * first size that holds it, but for a set that fits the L2 the value at the last size not above
-     * it. The sweep's size at the L2's own (2 MB here: 69 GB/s against 1 MB's 143) overflows it, and
-     * a 1.5 MB slice streamed from L2 beat a roofline that read it at that speed.
+     * first size that holds it, except that a set past the L1d that fits the L2 is read at the L2's
+     * speed, the sweep's at half the L2. The sweep's size at the L2's own (2 MB here: 69 GB/s
+     * against 1 MB's 143) overflows it, and a 1.5 MB slice streamed from L2 beat a roofline that
+     * read it at that speed.
      */
     double bandwidthFor(double bytes) {
-        if (l2 > 0 && bytes <= l2) {
-            for (int i = sweepBytes.length - 1; i >= 0; i--) {
-                if (sweepBytes[i] <= bytes) {
-                    return sweepGbps[i];
-                }
-            }
-        }
+        return l1d > 0 && l2 > 0 && bytes > l1d && bytes <= l2 ? firstHolding(l2 / 2.0) : firstHolding(bytes);
+    }
+
+    private double firstHolding(double bytes) {
         for (int i = 0; i < sweepBytes.length; i++) {
             if (bytes <= sweepBytes[i]) {
                 return sweepGbps[i];

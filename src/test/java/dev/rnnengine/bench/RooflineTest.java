@@ -57,14 +57,17 @@ class RooflineTest {
     }
 
     @Test
-    void aSetThatFitsTheL2IsReadAtTheLastMeasuredSpeedBelowIt() {
-        // The sweep's 2 MB point overflows a 2 MB L2 (here 40 GB/s), yet a 1.5 MB set fits it: the
-        // 1 MB point's 80 bounds it. Past the L2 the first point that holds the set still applies.
+    void aSetBetweenTheL1AndTheL2IsReadAtTheL2sSpeed() {
+        // The sweep's 2 MB point overflows a 2 MB L2 (here 40 GB/s), yet a 1.5 MB or a 2 MB set fits
+        // it: the L2's speed, the sweep's at half the L2 (80), bounds them, and a 60 KB set past the
+        // 48 KB L1d too. Within the L1d, and past the L2, the first point that holds the set.
         Machine m = new Machine("test CPU", "test", 2, 48 * KB, 2 * MB, 32 * MB, 100,
             new long[] {32 * KB, 1 * MB, 2 * MB, 16 * MB, 512 * MB}, new double[] {150, 80, 40, 30, 10});
         assertEquals(80, m.bandwidthFor(1.5 * MB), 0);
-        assertEquals(150, m.bandwidthFor(8 * KB), 0); // below the first point: the first point
-        assertEquals(40, m.bandwidthFor(2 * MB), 0);
+        assertEquals(80, m.bandwidthFor(2 * MB), 0);
+        assertEquals(80, m.bandwidthFor(60 * KB), 0);
+        assertEquals(150, m.bandwidthFor(8 * KB), 0);
+        assertEquals(80, m.bandwidthFor(40 * KB), 0); // in the L1d, held first by the 1 MB point
         assertEquals(30, m.bandwidthFor(3 * MB), 0);
     }
 

@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * by side. A step is then broadcast(h[k]) times contiguous vectors, with no horizontal sums,
  * and the G gates of V units finish together so the gate math runs on registers.
  * Rows past the hidden size are zero padding, so no kernel needs a mask or a tail on rows.
- * Packed weights live off the heap, 64-byte aligned ({@link #aligned}).
+ * Packed weights live off the heap, 64-byte aligned, in the model's arena ({@link #aligned}).
  */
 final class VectorKernels {
     /** System property that sets the vector width in bits (128, 256, 512); default: the CPU's preferred. */
@@ -74,26 +74,27 @@ final class VectorKernels {
     }
 
     /**
-     * A copy of {@code p} in 64-byte-aligned memory, freed when unreachable. A heap array's
-     * elements start wherever the GC put it (16 bytes into an object that G1 aligns to 8, or to
-     * its region), so most 64-byte loads from it straddle two cache lines: a step streaming
-     * 1 MB from L2 ran at 94 GB/s on such an array and at 125 GB/s aligned (AVX-512, Intel Xeon).
+     * A copy of {@code p} in 64-byte-aligned memory of {@code arena} (the model's, closed with it).
+     * A heap array's elements start wherever the GC put it (16 bytes into an object that G1 aligns
+     * to 8, or to its region), so most 64-byte loads from it straddle two cache lines: a step
+     * streaming 1 MB from L2 ran at 94 GB/s on such an array and at 126 GB/s aligned (AVX-512,
+     * Intel Xeon).
      */
-    static MemorySegment aligned(float[] p) {
-        MemorySegment m = Arena.ofAuto().allocate(4L * p.length, 64);
+    static MemorySegment aligned(Arena arena, float[] p) {
+        MemorySegment m = arena.allocate(Math.max(4L, 4L * p.length), 64);
         MemorySegment.copy(p, 0, m, ValueLayout.JAVA_FLOAT, 0, p.length);
         return m;
     }
 
-    /** {@link #aligned(float[])} for fp16 code pairs. */
-    static MemorySegment aligned(int[] p) {
-        MemorySegment m = Arena.ofAuto().allocate(4L * p.length, 64);
+    /** {@link #aligned(Arena, float[])} for fp16 code pairs. */
+    static MemorySegment aligned(Arena arena, int[] p) {
+        MemorySegment m = arena.allocate(Math.max(4L, 4L * p.length), 64);
         MemorySegment.copy(p, 0, m, ValueLayout.JAVA_INT, 0, p.length);
         return m;
     }
 
-    /** Packs W {@code (gates*hidden, cols)} row-major into unit panels {@code [u][k][g][V]}, {@link #aligned}. */
-    static MemorySegment pack(float[] w, int gates, int hidden, int cols) {
+    /** Packs W {@code (gates*hidden, cols)} row-major into unit panels {@code [u][k][g][V]}, {@link #aligned} in {@code arena}. */
+    static MemorySegment pack(Arena arena, float[] w, int gates, int hidden, int cols) {
         int nr = gates * V;
         float[] p = new float[units(hidden) * cols * nr];
         for (int g = 0; g < gates; g++) {
@@ -106,7 +107,7 @@ final class VectorKernels {
                 }
             }
         }
-        return aligned(p);
+        return aligned(arena, p);
     }
 
     /** Packs a per-row vector {@code (gates*hidden)} into {@code [u][g][V]}, matching {@link #pack}. */
@@ -126,7 +127,7 @@ final class VectorKernels {
      * out {@code [k][2V]}, so the GEMM streams one contiguous 2V-wide row per k. An odd vector
      * count leaves the last pair half zero. {@link #aligned}.
      */
-    static MemorySegment packPairs(float[] w, int gates, int hidden, int cols) {
+    static MemorySegment packPairs(Arena arena, float[] w, int gates, int hidden, int cols) {
         int vectors = units(hidden) * gates;
         int pairs = (vectors + 1) / 2;
         float[] p = new float[pairs * cols * 2 * V];
@@ -140,7 +141,7 @@ final class VectorKernels {
                 }
             }
         }
-        return aligned(p);
+        return aligned(arena, p);
     }
 
     /**

@@ -6,6 +6,7 @@ import static dev.rnnengine.backend.vector.VectorKernels.units;
 
 import dev.rnnengine.core.Precision;
 import dev.rnnengine.core.QuantizedMatrix;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -47,7 +48,7 @@ final class VectorQuantized {
     /**
      * int8 codes of W {@code (gates*hidden, cols)} as block panels; padding rows hold 0. On the
      * heap, unlike the fp32 and fp16 panels ({@link VectorKernels#aligned}): a byte load from a
-     * memory segment widened to floats ran 10-15% slower here than from an array.
+     * memory segment widened to floats ran 12-13% slower here than from an array.
      */
     static byte[] packInt8(QuantizedMatrix q, int gates, int hidden) {
         int cols = q.cols();
@@ -68,7 +69,7 @@ final class VectorQuantized {
      * halves of columns k (low 16 bits) and k+1 (high), so one native-width int load serves two
      * columns with no lane-width conversion; padding rows and an odd last column hold 0.
      */
-    static MemorySegment packFp16(QuantizedMatrix q, int gates, int hidden) {
+    static MemorySegment packFp16(Arena arena, QuantizedMatrix q, int gates, int hidden) {
         int cols = q.cols();
         int kp = (cols + 1) / 2;
         int[] p = new int[units(hidden) * gates * kp * V];
@@ -80,7 +81,7 @@ final class VectorQuantized {
                 }
             }
         }
-        return VectorKernels.aligned(p);
+        return VectorKernels.aligned(arena, p);
     }
 
     /** out[b*V..] = scale_b * (codes_b . h) for blocks {@code [b0, b1)}. */

@@ -9,6 +9,7 @@ import dev.rnnengine.core.RnnSpec;
 import dev.rnnengine.engine.LayerWeights;
 import dev.rnnengine.engine.StepKernels;
 import dev.rnnengine.internal.Sizes;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
@@ -43,6 +44,8 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
     private final byte[][] whInt8;  // int8 W_hh in block panels
     private final float[][] whScale; // their scales as [u][g][V]
     private final MemorySegment[] whFp16;   // fp16 W_hh in block panels of int pairs
+    // The packed weights' native memory, 64-byte aligned (VectorKernels.aligned); freed by close().
+    private final Arena arena = Arena.ofShared();
 
     /** Per call: W_hh h for every row of a batched step. */
     static final class Scratch {
@@ -71,25 +74,36 @@ final class VectorStepKernels implements StepKernels<VectorStepKernels.Scratch> 
         whInt8 = new byte[n][];
         whScale = new float[n][];
         whFp16 = new MemorySegment[n];
-        for (int lw = 0; lw < n; lw++) {
-            LayerWeights w = weights.get(lw);
-            inSize[lw] = spec.layerInputSize(lw / dirs);
-            // W_ih and W_hr as the fp32 values their codes stand for: the GEMMs read them once per call.
-            wx[lw] = VectorKernels.packPairs(w.wIh(), gates, hidden, inSize[lw]);
-            if (codes == Precision.INT8) {
-                whInt8[lw] = VectorQuantized.packInt8(w.qHh(), gates, hidden);
-                whScale[lw] = VectorKernels.packBias(w.qHh().scale(), gates, hidden);
-            } else if (codes == Precision.FP16) {
-                whFp16[lw] = VectorQuantized.packFp16(w.qHh(), gates, hidden);
-            } else {
-                wh[lw] = VectorKernels.pack(w.wHh(), gates, hidden, hOut);
+        try {
+            for (int lw = 0; lw < n; lw++) {
+                LayerWeights w = weights.get(lw);
+                inSize[lw] = spec.layerInputSize(lw / dirs);
+                // W_ih and W_hr as the fp32 values their codes stand for: the GEMMs read them once per call.
+                wx[lw] = VectorKernels.packPairs(arena, w.wIh(), gates, hidden, inSize[lw]);
+                if (codes == Precision.INT8) {
+                    whInt8[lw] = VectorQuantized.packInt8(w.qHh(), gates, hidden);
+                    whScale[lw] = VectorKernels.packBias(w.qHh().scale(), gates, hidden);
+                } else if (codes == Precision.FP16) {
+                    whFp16[lw] = VectorQuantized.packFp16(arena, w.qHh(), gates, hidden);
+                } else {
+                    wh[lw] = VectorKernels.pack(arena, w.wHh(), gates, hidden, hOut);
+                }
+                float[] b = mode.presummedBias(w.bIh(), w.bHh());
+                bx[lw] = b == null ? null : VectorKernels.packBias(b, gates, hidden);
+                float[] bn = mode.separateRecurrentBias(w.bHh());
+                bhn[lw] = bn == null ? null : VectorKernels.packBias(bn, 1, hidden);
+                wr[lw] = w.wHr() == null ? null : VectorKernels.packPairs(arena, w.wHr(), 1, hOut, hidden);
             }
-            float[] b = mode.presummedBias(w.bIh(), w.bHh());
-            bx[lw] = b == null ? null : VectorKernels.packBias(b, gates, hidden);
-            float[] bn = mode.separateRecurrentBias(w.bHh());
-            bhn[lw] = bn == null ? null : VectorKernels.packBias(bn, 1, hidden);
-            wr[lw] = w.wHr() == null ? null : VectorKernels.packPairs(w.wHr(), 1, hOut, hidden);
+        } catch (RuntimeException | Error e) { // e.g. out of memory half-way: free what was packed
+            arena.close();
+            throw e;
         }
+    }
+
+    /** Frees the packed weights; the driver calls it once, after every call in flight. */
+    @Override
+    public void close() {
+        arena.close();
     }
 
     @Override

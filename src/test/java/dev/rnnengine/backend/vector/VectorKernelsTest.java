@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rnnengine.core.CellMode;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
@@ -56,8 +57,8 @@ class VectorKernelsTest {
         float[] b = random(3, gates * hidden);
         int units = VectorKernels.units(hidden);
         int width = units * gates * VectorKernels.V; // [u][g][V] row layout
-        MemorySegment pairs = VectorKernels.packPairs(w, gates, hidden, cols);
-        MemorySegment panels = VectorKernels.pack(w, gates, hidden, cols);
+        MemorySegment pairs = VectorKernels.packPairs(Arena.ofAuto(), w, gates, hidden, cols);
+        MemorySegment panels = VectorKernels.pack(Arena.ofAuto(), w, gates, hidden, cols);
         float[] bias = VectorKernels.packBias(b, gates, hidden);
         float[] viaPairs = new float[rows * width];
         float[] viaPanels = new float[rows * width];
@@ -102,7 +103,8 @@ class VectorKernelsTest {
         MemorySegment[] pairs = new MemorySegment[2];
         float[][] bias = new float[2][];
         for (int d = 0; d < 2; d++) {
-            pairs[d] = VectorKernels.packPairs(random(5 + d, gates * hidden * cols), gates, hidden, cols);
+            pairs[d] = VectorKernels.packPairs(Arena.ofAuto(), random(5 + d, gates * hidden * cols), gates, hidden,
+                cols);
             bias[d] = VectorKernels.packBias(random(7 + d, gates * hidden), gates, hidden);
         }
         int vectors = VectorKernels.units(hidden) * gates;
@@ -154,8 +156,11 @@ class VectorKernelsTest {
     }
 
     static Stream<Arguments> stepSizes() {
-        return Stream.of(CellMode.values()).flatMap(m -> IntStream.of(1, 7, 16, 17, 40, 129)
-            .mapToObj(h -> Arguments.of(m, h, m == CellMode.GRU ? h : new int[] {1, 5, 16, 33}[h % 4])));
+        // GRU's cols are its hidden size; the others' cover every remainder of the steps' four-column loop.
+        int[] hidden = {1, 7, 16, 17, 40, 129};
+        int[] cols = {1, 5, 6, 7, 16, 35};
+        return Stream.of(CellMode.values()).flatMap(m -> IntStream.range(0, hidden.length)
+            .mapToObj(i -> Arguments.of(m, hidden[i], m == CellMode.GRU ? hidden[i] : cols[i])));
     }
 
     /**
@@ -173,7 +178,7 @@ class VectorKernelsTest {
         int u0 = units / 3;
         int u1 = Math.max(u0 + 1, units - units / 3);
         float[] w = random(4, gates * hidden * cols);
-        MemorySegment panels = VectorKernels.pack(w, gates, hidden, cols);
+        MemorySegment panels = VectorKernels.pack(Arena.ofAuto(), w, gates, hidden, cols);
         float[] hPlain = random(5, Math.max(cols, hPad));
         for (int j = hidden; j < hPlain.length && mode == CellMode.GRU; j++) {
             hPlain[j] = 0; // GRU's h is also h_prev: padding stays zero

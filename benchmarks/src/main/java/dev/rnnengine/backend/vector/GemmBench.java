@@ -1,5 +1,6 @@
 package dev.rnnengine.backend.vector;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -46,7 +47,7 @@ public class GemmBench {
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) r.nextDouble(-1, 1);
         }
-        panel = VectorKernels.packPairs(w, 1, outCols, cols);
+        panel = VectorKernels.packPairs(Arena.ofAuto(), w, 1, outCols, cols);
         bias = new float[outCols];
         out = new float[rows * outCols];
     }
