@@ -156,9 +156,10 @@ class VectorKernelsTest {
     }
 
     static Stream<Arguments> stepSizes() {
-        // GRU's cols are its hidden size; the others' cover every remainder of the steps' four-column loop.
-        int[] hidden = {1, 7, 16, 17, 40, 129};
-        int[] cols = {1, 5, 6, 7, 16, 35};
+        // GRU's cols are its hidden size; the others' cover every remainder of the steps' four-column
+        // loop, and 45 runs all three of the vanilla RNN's loops (eight, four and one columns).
+        int[] hidden = {1, 7, 16, 17, 40, 129, 33};
+        int[] cols = {1, 5, 6, 7, 16, 35, 45};
         return Stream.of(CellMode.values()).flatMap(m -> IntStream.range(0, hidden.length)
             .mapToObj(i -> Arguments.of(m, hidden[i], m == CellMode.GRU ? hidden[i] : cols[i])));
     }
