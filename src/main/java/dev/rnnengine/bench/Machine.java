@@ -94,13 +94,20 @@ record Machine(String cpu, String generation, int cores, long l1d, long l2, long
 
     /**
      * The single-core read bandwidth for a working set of {@code bytes}: the sweep's value at the
-     * first size that holds it, except that a set past the L1d that fits the L2 is read at the L2's
-     * speed, the sweep's at half the L2. The sweep's size at the L2's own (2 MB here: 69 GB/s
-     * against 1 MB's 143) overflows it, and a 1.5 MB slice streamed from L2 beat a roofline that
-     * read it at that speed.
+     * first size that holds it, except that a set past the L1d that fits the L2 is read at
+     * {@link #l2Gbps()}.
      */
     double bandwidthFor(double bytes) {
-        return l1d > 0 && l2 > 0 && bytes > l1d && bytes <= l2 ? firstHolding(l2 / 2.0) : firstHolding(bytes);
+        return l1d > 0 && l2 > 0 && bytes > l1d && bytes <= l2 ? l2Gbps() : firstHolding(bytes);
+    }
+
+    /**
+     * The L2's read bandwidth: the sweep's at half the L2. The sweep's size at the L2's own (2 MB
+     * here: 69 GB/s against 1 MB's 143) overflows it, and a 1.5 MB slice streamed from L2 beat a
+     * roofline that read it at that speed.
+     */
+    double l2Gbps() {
+        return firstHolding(l2 / 2.0);
     }
 
     private double firstHolding(double bytes) {

@@ -67,8 +67,7 @@ final class Report {
      * Seconds per byte for one core to read a working set of {@code bytes} that it reads again and
      * again: from the level the set fits in, except that an L2 the set overflows can keep its own
      * size of it between two reads (LRU would keep none in a sweep always in one direction; the
-     * vector backend sweeps in alternate directions), read at the L2's bandwidth (the sweep's at
-     * half the L2, which is inside it).
+     * vector backend sweeps in alternate directions), read at {@link Machine#l2Gbps()}.
      */
     static double secondsPerByte(Machine m, double bytes) {
         double far = 1 / (m.bandwidthFor(bytes) * 1e9);
@@ -76,7 +75,7 @@ final class Report {
         if (l2 <= 0 || bytes <= l2) {
             return far;
         }
-        return (l2 / (m.bandwidthFor(l2 / 2) * 1e9) + (bytes - l2) * far) / bytes;
+        return (l2 / (m.l2Gbps() * 1e9) + (bytes - l2) * far) / bytes;
     }
 
     /** Medians (ms) side by side, then each engine backend's speed-up over each peer (peer / backend). */
