@@ -99,9 +99,11 @@ final class AutoTuner {
      * small-batch GRU on plain weights, twice as fast, and the vector backend's steps sweep their
      * weights in alternate directions, up to 25% faster at batch 1; OpenBLAS is measured after the
      * others, whose measurements it disturbed; 5: the vector backend's weights are 64-byte aligned,
-     * up to 30% faster where they stream from L2, and a score is the median of three rounds).
+     * up to 30% faster where they stream from L2, and a score is the median of three rounds; 6: the
+     * vector GEMM's tiles and vanilla RNN step index with running offsets, 2-7% faster, enough to move
+     * near-ties such as rnn_1760_b1's vector against oneDNN).
      */
-    static final int GENERATION = 5;
+    static final int GENERATION = 6;
 
     /** What makes one machine's measurements another's: CPU, cores, vector width, JDK, {@link #GENERATION}. */
     static String fingerprint() {
