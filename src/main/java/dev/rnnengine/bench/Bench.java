@@ -228,7 +228,12 @@ public final class Bench {
                         if (p.equals("torch:int8")) {
                             cmd.add("qint8");
                         }
-                        parts.add(new ProcessPeer(p, cmd, dir, threads, outLen));
+                        ProcessPeer torch = new ProcessPeer(p, cmd, dir, threads, outLen);
+                        parts.add(torch);
+                        String blas = blasNote(torch.loadInfo());
+                        if (blas != null && notes.stream().noneMatch(blas::equals)) {
+                            note(blas);
+                        }
                     } else if (spec.mode() != dev.rnnengine.core.CellMode.LSTM) {
                         note(p + " skipped on " + shape.name() + ": the C baseline runs LSTMs only");
                     } else {
@@ -356,6 +361,26 @@ public final class Bench {
             }
         }
         return null;
+    }
+
+    /**
+     * What the PyTorch peer's load answer says about its BLAS ({@code blas=lib,lib}), as a note, or
+     * null if it says nothing. Debian's PyTorch calls whatever the libblas.so.3 alternative points
+     * to: the reference BLAS when no optimized one is installed, 10-40x slower (lstm_512_b64 at 1
+     * thread: 1646 ms against 37-41 ms on OpenBLAS), so its figures would not be PyTorch's.
+     */
+    static String blasNote(String loadInfo) {
+        int at = loadInfo.indexOf("blas=");
+        if (at < 0) {
+            return null;
+        }
+        String libs = loadInfo.substring(at + "blas=".length()).split("\\s+")[0];
+        if (libs.matches("(.*,)?[^,]*/blas/libblas\\.so[^,]*(,.*)?")) {
+            return "torch runs on the reference BLAS (" + libs + "): its times are not PyTorch's; point libblas.so.3 at "
+                + "an optimized one (Debian: apt-get install libopenblas0, or update-alternatives --config "
+                + "libblas.so.3-x86_64-linux-gnu) and run again";
+        }
+        return "torch's BLAS: " + libs;
     }
 
     private void note(String n) {

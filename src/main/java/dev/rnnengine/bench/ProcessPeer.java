@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A peer in another process (PyTorch through Python, the C baseline), driven by a line
  * protocol on its stdin/stdout so its runs interleave with the engine's:
- * {@code load DIR THREADS} -> {@code ok}; {@code run K} -> K times in ms; {@code check} -> writes
+ * {@code load DIR THREADS} -> {@code ok [info]}; {@code run K} -> K times in ms; {@code check} -> writes
  * {@code DIR/<name>_y.bin} (float32 {@code (T, N, dirs*H)}), then {@code ok}; {@code quit}.
  * Anything else it prints starts with {@code error}. The model and input are in {@link #writeRaw}'s files.
  */
@@ -36,6 +36,7 @@ final class ProcessPeer implements Participant {
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final Path dir;
     private final int outLen;
+    private final String loadInfo;
 
     /**
      * Starts {@code command} and loads the model in {@code dir}.
@@ -61,7 +62,13 @@ final class ProcessPeer implements Participant {
         }, "peer-" + name);
         reader.setDaemon(true);
         reader.start();
-        ask("load " + dir + " " + threads);
+        String loaded = ask("load " + dir + " " + threads);
+        this.loadInfo = loaded.startsWith("ok") ? loaded.substring(2).strip() : "";
+    }
+
+    /** What the peer added to its load answer after {@code ok} (PyTorch: {@code blas=...}), or "". */
+    String loadInfo() {
+        return loadInfo;
     }
 
     private String ask(String command) throws IOException {

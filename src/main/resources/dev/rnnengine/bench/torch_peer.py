@@ -56,6 +56,17 @@ def load(d, threads):
     return m, x, d
 
 
+def blas():
+    """The BLAS libraries this process mapped: Debian's torch calls the libblas.so.3 alternative."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {l.split()[-1] for l in f if "/" in l
+                    and any(k in l.rsplit("/", 1)[-1] for k in ("blas", "mkl"))}
+    except OSError:
+        return "unknown"
+    return ",".join(sorted(libs)) or "built-in"
+
+
 QUANTIZED = len(sys.argv) > 1 and sys.argv[1] == "qint8"
 OUT = "torch:int8_y.bin" if QUANTIZED else "torch_y.bin"
 
@@ -69,7 +80,7 @@ def main():
         try:
             if cmd[0] == "load":
                 state = load(cmd[1], int(cmd[2]))
-                print("ok", flush=True)
+                print(f"ok blas={blas()}", flush=True)
             elif cmd[0] == "run":
                 m, x, _ = state
                 times = []

@@ -1,0 +1,54 @@
+package dev.rnnengine.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The harness says which BLAS the PyTorch peer runs on, and warns when it is Debian's reference
+ * BLAS (the libblas.so.3 alternative with no optimized BLAS installed), whose times are 10-40x
+ * PyTorch's on OpenBLAS and would pass for PyTorch's otherwise.
+ */
+class TorchBlasNoteTest {
+    @Test
+    void referenceBlasIsAWarning() {
+        String n = Bench.blasNote("blas=/usr/lib/x86_64-linux-gnu/blas/libblas.so.3");
+        assertTrue(n.startsWith("torch runs on the reference BLAS (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3)"), n);
+        assertTrue(n.contains("apt-get install libopenblas0"), n);
+        // among other mapped libraries too
+        assertTrue(Bench.blasNote("blas=/opt/x/libmkl_rt.so,/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0")
+            .startsWith("torch runs on the reference BLAS"));
+    }
+
+    @Test
+    void anOptimizedBlasIsNamedOnly() {
+        String openblas = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3,"
+            + "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so";
+        assertEquals("torch's BLAS: " + openblas, Bench.blasNote("blas=" + openblas));
+        assertEquals("torch's BLAS: built-in", Bench.blasNote("blas=built-in"));
+        assertNull(Bench.blasNote(""), "a peer that says nothing gets no note");
+    }
+
+    /** The load answer's tail reaches the harness; a bare "ok" (the C baseline) gives "". */
+    @Test
+    void thePeersLoadAnswerIsKept(@TempDir Path dir) throws Exception {
+        String script = "read l; echo 'ok blas=/usr/lib/x86_64-linux-gnu/blas/libblas.so.3'; read l";
+        ProcessPeer p = new ProcessPeer("fake", List.of("sh", "-c", script), dir, 1, 1);
+        try {
+            assertEquals("blas=/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", p.loadInfo());
+        } finally {
+            p.close();
+        }
+        ProcessPeer bare = new ProcessPeer("bare", List.of("sh", "-c", "read l; echo ok; read l"), dir, 1, 1);
+        try {
+            assertEquals("", bare.loadInfo());
+        } finally {
+            bare.close();
+        }
+    }
+}
