@@ -48,6 +48,12 @@ final class ProcessPeer implements Participant {
         this.dir = dir;
         this.outLen = outLen;
         ProcessBuilder pb = new ProcessBuilder(command).redirectError(dir.resolve(name + ".err").toFile());
+        // The peer's BLAS and OpenMP pools get the asked count too: torch.set_num_threads does not
+        // reach Debian's OpenBLAS, so "1 thread" ran its GEMMs on every core (lstm_512_b64: 32 ms,
+        // against 52 ms with OPENBLAS_NUM_THREADS=1).
+        for (String pool : new String[] {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}) {
+            pb.environment().put(pool, Integer.toString(threads));
+        }
         this.process = pb.start();
         this.in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
         Thread reader = new Thread(() -> {

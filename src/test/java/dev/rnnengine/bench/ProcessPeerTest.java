@@ -10,11 +10,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The harness says which BLAS the PyTorch peer runs on, and warns when it is Debian's reference
+ * Peers in other processes: their thread pools get the measured thread count, and the harness
+ * says which BLAS the PyTorch peer runs on, and warns when it is Debian's reference
  * BLAS (the libblas.so.3 alternative with no optimized BLAS installed), whose times are 10-40x
  * PyTorch's on OpenBLAS and would pass for PyTorch's otherwise.
  */
-class TorchBlasNoteTest {
+class ProcessPeerTest {
     @Test
     void referenceBlasIsAWarning() {
         String n = Bench.blasNote("blas=/usr/lib/x86_64-linux-gnu/blas/libblas.so.3");
@@ -32,6 +33,18 @@ class TorchBlasNoteTest {
         assertEquals("torch's BLAS: " + openblas, Bench.blasNote("blas=" + openblas));
         assertEquals("torch's BLAS: built-in", Bench.blasNote("blas=built-in"));
         assertNull(Bench.blasNote(""), "a peer that says nothing gets no note");
+    }
+
+    /** A peer's BLAS and OpenMP pools are told the thread count it is measured at. */
+    @Test
+    void thePeersThreadPoolsGetTheThreadCount(@TempDir Path dir) throws Exception {
+        String script = "read l; echo \"ok $OPENBLAS_NUM_THREADS $OMP_NUM_THREADS $MKL_NUM_THREADS\"; read l";
+        ProcessPeer p = new ProcessPeer("env", List.of("sh", "-c", script), dir, 3, 1);
+        try {
+            assertEquals("3 3 3", p.loadInfo());
+        } finally {
+            p.close();
+        }
     }
 
     /** The load answer's tail reaches the harness; a bare "ok" (the C baseline) gives "". */
