@@ -38,30 +38,24 @@ class ProcessPeerTest {
     /** A peer's BLAS and OpenMP pools are told the thread count it is measured at. */
     @Test
     void thePeersThreadPoolsGetTheThreadCount(@TempDir Path dir) throws Exception {
-        String script = "read l; echo \"ok $OPENBLAS_NUM_THREADS $OMP_NUM_THREADS $MKL_NUM_THREADS\"; read l";
-        ProcessPeer p = new ProcessPeer("env", List.of("sh", "-c", script), dir, 3, 1);
-        try {
-            assertEquals("3 3 3", p.loadInfo());
-        } finally {
-            p.close();
-        }
+        assertEquals("3 3 3", loadAnswer(dir, "echo \"ok $OPENBLAS_NUM_THREADS $OMP_NUM_THREADS $MKL_NUM_THREADS\"", 3));
     }
 
     /** The load answer's tail reaches the harness; a bare "ok" (the C baseline) gives "". */
     @Test
     void thePeersLoadAnswerIsKept(@TempDir Path dir) throws Exception {
-        String script = "read l; echo 'ok blas=/usr/lib/x86_64-linux-gnu/blas/libblas.so.3'; read l";
-        ProcessPeer p = new ProcessPeer("fake", List.of("sh", "-c", script), dir, 1, 1);
+        assertEquals("blas=/usr/lib/x86_64-linux-gnu/blas/libblas.so.3",
+            loadAnswer(dir, "echo 'ok blas=/usr/lib/x86_64-linux-gnu/blas/libblas.so.3'", 1));
+        assertEquals("", loadAnswer(dir, "echo ok", 1));
+    }
+
+    /** A fake peer that answers {@code load} with {@code answer}'s output, then waits for {@code quit}. */
+    private static String loadAnswer(Path dir, String answer, int threads) throws Exception {
+        ProcessPeer p = new ProcessPeer("fake", List.of("sh", "-c", "read l; " + answer + "; read l"), dir, threads, 1);
         try {
-            assertEquals("blas=/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", p.loadInfo());
+            return p.loadInfo();
         } finally {
             p.close();
-        }
-        ProcessPeer bare = new ProcessPeer("bare", List.of("sh", "-c", "read l; echo ok; read l"), dir, 1, 1);
-        try {
-            assertEquals("", bare.loadInfo());
-        } finally {
-            bare.close();
         }
     }
 }
