@@ -367,7 +367,7 @@ public final class Bench {
      * What the PyTorch peer's load answer says about its BLAS ({@code blas=lib,lib}), as a note, or
      * null if it says nothing. Debian's PyTorch calls whatever the libblas.so.3 alternative points
      * to: the reference BLAS when no optimized one is installed, 10-40x slower (lstm_512_b64 at 1
-     * thread: 1646 ms against 37-41 ms on OpenBLAS), so its figures would not be PyTorch's.
+     * thread: 1646 ms against 52 ms on OpenBLAS at one core), so its figures would not be PyTorch's.
      */
     static String blasNote(String loadInfo) {
         int at = loadInfo.indexOf("blas=");
