@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  * protocol on its stdin/stdout so its runs interleave with the engine's:
  * {@code load DIR THREADS} -> {@code ok [info]}; {@code run K} -> K times in ms; {@code check} -> writes
  * {@code DIR/<name>_y.bin} (float32 {@code (T, N, dirs*H)}), then {@code ok}; {@code quit}.
- * Anything else it prints starts with {@code error}. The model and input are in {@link #writeRaw}'s files.
+ * Anything else it prints starts with {@code error}; an answer outside the protocol (a library
+ * printing on stdout) is refused with an {@link IOException} that quotes it. The model and input are in {@link #writeRaw}'s files.
  */
 final class ProcessPeer implements Participant {
     private static final long TIMEOUT_SECONDS = 600;
@@ -51,9 +52,7 @@ final class ProcessPeer implements Participant {
         // The peer's BLAS and OpenMP pools get the asked count too: torch.set_num_threads does not
         // reach Debian's OpenBLAS, so "1 thread" ran its GEMMs on every core (lstm_512_b64: 32 ms,
         // against 52 ms with OPENBLAS_NUM_THREADS=1).
-        for (String pool : new String[] {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}) {
-            pb.environment().put(pool, Integer.toString(threads));
-        }
+        peerEnvironment(pb.environment(), threads);
         this.process = pb.start();
         this.in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
         Thread reader = new Thread(() -> {
@@ -68,8 +67,34 @@ final class ProcessPeer implements Participant {
         }, "peer-" + name);
         reader.setDaemon(true);
         reader.start();
-        String loaded = ask("load " + dir + " " + threads);
-        this.loadInfo = loaded.startsWith("ok") ? loaded.substring(2).strip() : "";
+        String loaded;
+        try {
+            loaded = ask("load " + dir + " " + threads);
+            if (!loaded.equals("ok") && !loaded.startsWith("ok ")) {
+                throw unexpected("load", loaded);
+            }
+        } catch (IOException e) {
+            process.destroyForcibly();
+            throw e;
+        }
+        this.loadInfo = loaded.substring(2).strip();
+    }
+
+    /**
+     * The peer's environment: its BLAS and OpenMP pools get the measured thread count, and
+     * oneDNN's verbose mode, which prints on stdout (the protocol's channel), is off.
+     */
+    static void peerEnvironment(Map<String, String> env, int threads) {
+        for (String pool : new String[] {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}) {
+            env.put(pool, Integer.toString(threads));
+        }
+        env.remove("ONEDNN_VERBOSE");
+        env.remove("DNNL_VERBOSE");
+    }
+
+    private IOException unexpected(String command, String answer) {
+        String shown = answer.length() > 120 ? answer.substring(0, 120) + "..." : answer;
+        return new IOException(name + " gave an unexpected answer to '" + command + "': '" + shown + "'");
     }
 
     /** What the peer added to its load answer after {@code ok} (PyTorch: {@code blas=...}), or "". */
@@ -113,20 +138,32 @@ final class ProcessPeer implements Participant {
 
     @Override
     public double[] time(int calls) throws IOException {
-        String[] p = ask("run " + calls).trim().split("\\s+");
+        String answer = ask("run " + calls);
+        String[] p = answer.trim().split("\\s+");
         if (p.length != calls) {
-            throw new IOException(name + ": asked for " + calls + " times, got " + p.length);
+            throw new IOException(name + ": asked for " + calls + " times, got " + p.length + " in '"
+                + (answer.length() > 120 ? answer.substring(0, 120) + "..." : answer) + "'");
         }
         double[] ms = new double[calls];
         for (int i = 0; i < calls; i++) {
-            ms[i] = Double.parseDouble(p[i]);
+            try {
+                ms[i] = Double.parseDouble(p[i]);
+            } catch (NumberFormatException e) {
+                throw unexpected("run " + calls, answer);
+            }
+            if (!(ms[i] >= 0) || Double.isInfinite(ms[i])) {
+                throw unexpected("run " + calls, answer);
+            }
         }
         return ms;
     }
 
     @Override
     public float[] output() throws IOException {
-        ask("check");
+        String answer = ask("check");
+        if (!answer.equals("ok")) {
+            throw unexpected("check", answer);
+        }
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve(name + "_y.bin"))).order(ByteOrder.LITTLE_ENDIAN);
         if (b.remaining() != 4L * outLen) {
             throw new IOException(name + ": output of " + b.remaining() + " bytes, expected " + 4L * outLen);

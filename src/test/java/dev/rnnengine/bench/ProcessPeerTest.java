@@ -1,11 +1,16 @@
 package dev.rnnengine.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Peers in other processes: their thread pools get the measured thread count, and the harness
  * says which BLAS the PyTorch peer runs on, and warns when it is Debian's reference
  * BLAS (the libblas.so.3 alternative with no optimized BLAS installed), whose times are 10-40x
- * PyTorch's on OpenBLAS and would pass for PyTorch's otherwise.
+ * PyTorch's on OpenBLAS and would pass for PyTorch's otherwise. A peer's stdout is the protocol:
+ * anything else on it is refused with the line quoted, never read as a time or an output.
  */
 class ProcessPeerTest {
     @Test
@@ -56,6 +62,48 @@ class ProcessPeerTest {
             return p.loadInfo();
         } finally {
             p.close();
+        }
+    }
+
+    /** oneDNN's verbose mode prints on stdout, so the peer runs without it (it made the C baseline's answers lines late). */
+    @Test
+    void thePeersEnvironmentHasNoVerboseLibraries() {
+        Map<String, String> env = new HashMap<>(Map.of("ONEDNN_VERBOSE", "profile_exec", "DNNL_VERBOSE", "1", "HOME", "/h"));
+        ProcessPeer.peerEnvironment(env, 2);
+        assertFalse(env.containsKey("ONEDNN_VERBOSE"));
+        assertFalse(env.containsKey("DNNL_VERBOSE"));
+        assertEquals("/h", env.get("HOME"));
+        assertEquals("2", env.get("OMP_NUM_THREADS"));
+    }
+
+    /** A line before the load answer (a library talking on stdout) is refused and quoted. */
+    @Test
+    void aStrayLineInsteadOfTheLoadAnswerIsRefused(@TempDir Path dir) {
+        IOException e = assertThrows(IOException.class,
+            () -> loadAnswer(dir, "echo 'onednn_verbose,v1,info'; echo ok", 1));
+        assertEquals("fake gave an unexpected answer to 'load': 'onednn_verbose,v1,info'", e.getMessage());
+    }
+
+    /** Times that are not numbers, or negative, are refused, as is a check answer that is not "ok". */
+    @Test
+    void answersOutsideTheProtocolAreRefused(@TempDir Path dir) throws Exception {
+        for (String[] c : new String[][] {{"run", "echo 'onednn_verbose,exec'"}, {"run", "echo '-1.0'"},
+                                          {"run", "echo 'NaN'"}, {"check", "echo 'done'"}}) {
+            ProcessPeer p = new ProcessPeer("fake", List.of("sh", "-c", "read l; echo ok; read l; " + c[1] + "; read l"),
+                dir, 1, 1);
+            try {
+                IOException e = assertThrows(IOException.class, () -> {
+                    if (c[0].equals("run")) {
+                        p.time(1);
+                    } else {
+                        p.output();
+                    }
+                });
+                assertTrue(e.getMessage().startsWith("fake gave an unexpected answer to '" + (c[0].equals("run") ? "run 1" : "check")
+                    + "'"), e.getMessage());
+            } finally {
+                p.close();
+            }
         }
     }
 }
