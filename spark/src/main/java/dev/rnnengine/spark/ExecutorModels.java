@@ -15,9 +15,12 @@ import org.apache.hadoop.fs.FileSystem;
 
 /**
  * The models of this JVM (an executor, or the driver in local mode): each (path, options) is
- * copied from its Hadoop path and loaded once, shared by every task of the JVM (engine models
- * are safe to share between threads), and closed when the JVM exits. A file replaced at the
- * same path (another size or modification time) is loaded again; the old model stays until exit.
+ * copied from its Hadoop path and loaded once per version of the file, shared by every task of
+ * the JVM (engine models are safe to share between threads). A version is the file's size and
+ * modification time as its file system reports them, read when a task starts: a file replaced
+ * at the same path, local or remote, is copied and loaded again for the tasks that start after
+ * it, while the tasks running on the old version finish on it; the old model is closed (and its
+ * local copy deleted) when its last task ends. Everything left is closed when the JVM exits.
  */
 final class ExecutorModels {
     /** A loaded file: a plain model or a sentence classifier, never both. */
@@ -25,10 +28,64 @@ final class ExecutorModels {
         boolean isClassifier() {
             return classifier != null;
         }
+
+        void close() {
+            if (classifier != null) {
+                classifier.close();
+            } else {
+                model.close();
+            }
+        }
     }
 
-    private static final Map<String, Loaded> MODELS = new ConcurrentHashMap<>();
-    private static final Map<String, Path> LOCAL_COPIES = new ConcurrentHashMap<>();
+    /** One version of one (path, options): its model, the local copy it came from (null: the user's own file), its tasks. */
+    private static final class Version {
+        final String identity;
+        final Loaded loaded;
+        final Path copy;
+        int tasks; // guarded by ExecutorModels.class
+        boolean retired;
+
+        Version(String identity, Loaded loaded, Path copy) {
+            this.identity = identity;
+            this.loaded = loaded;
+            this.copy = copy;
+        }
+    }
+
+    /** A task's hold on one version: {@link #close} once, when the task ends. */
+    static final class Lease implements AutoCloseable {
+        private final Version version;
+        private boolean closed;
+
+        private Lease(Version version) {
+            this.version = version;
+        }
+
+        Loaded loaded() {
+            return version.loaded;
+        }
+
+        @Override
+        public void close() {
+            synchronized (ExecutorModels.class) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                version.tasks--;
+                if (version.retired && version.tasks == 0) {
+                    free(version);
+                }
+            }
+        }
+    }
+
+    /** The current version per (path, options); a key's loads are serialised by its lock, other keys' are not. */
+    private static final Map<String, Version> CURRENT = new ConcurrentHashMap<>();
+    private static final Map<String, Object> LOCKS = new ConcurrentHashMap<>();
+    private static final Map<String, RnnScoring.ModelKind> KINDS = new ConcurrentHashMap<>();
+    private static int open; // versions loaded and not closed yet; guarded by ExecutorModels.class
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(ExecutorModels::closeAll, "rnn-engine-spark-close"));
@@ -37,72 +94,165 @@ final class ExecutorModels {
     private ExecutorModels() { }
 
     /**
-     * The model for these options, loaded on first use in this JVM.
+     * A lease on the model for these options, in the version its file has now (loaded on first
+     * use of that version in this JVM); the caller closes it when its task ends.
      *
-     * @throws UncheckedIOException if the file cannot be copied or read (the message names it)
+     * @throws UncheckedIOException if the file cannot be reached, copied or read (the message names it)
      */
-    static Loaded get(ScoringOptions o) {
+    static Lease acquire(ScoringOptions o) {
         EngineOptions eo = o.engineOptions();
-        Path local = localPath(o.modelPath());
-        // The local copy's identity is in the key: a model file replaced at the same path is loaded again.
-        String key = o.modelPath() + "\u0000" + eo + "\u0000" + identity(local);
-        return MODELS.computeIfAbsent(key, k -> load(local, o.modelPath(), eo));
-    }
-
-    private static String identity(Path p) {
-        try {
-            return Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis();
-        } catch (IOException e) {
-            throw new UncheckedIOException("rnn-engine-spark: cannot read " + p + ": " + e.getMessage(), e);
+        String key = o.modelPath() + "\u0000" + eo;
+        synchronized (LOCKS.computeIfAbsent(key, k -> new Object())) {
+            String identity = identity(o.modelPath());
+            Version v = CURRENT.get(key);
+            if (v == null || !v.identity.equals(identity)) {
+                Version fresh = load(o.modelPath(), identity, eo);
+                CURRENT.put(key, fresh);
+                if (v != null) {
+                    retire(v);
+                }
+                v = fresh;
+            }
+            synchronized (ExecutorModels.class) {
+                v.tasks++;
+            }
+            return new Lease(v);
         }
     }
 
-    /** How many models this JVM holds (tests: one per options, whatever the number of tasks). */
-    static int loadedCount() {
-        return MODELS.size();
+    /** How many versions this JVM holds open (tests: one per options and file version, whatever the number of tasks). */
+    static synchronized int loadedCount() {
+        return open;
     }
 
-    private static Loaded load(Path local, String path, EngineOptions eo) {
+    private static synchronized void retire(Version v) {
+        v.retired = true;
+        if (v.tasks == 0) {
+            free(v);
+        }
+    }
+
+    /** Closes a version's model and deletes its local copy; the caller holds ExecutorModels.class. */
+    private static void free(Version v) {
+        open--;
+        v.loaded.close();
+        if (v.copy != null) {
+            try {
+                Files.deleteIfExists(v.copy);
+            } catch (IOException e) {
+                // a temporary file; deleteOnExit was asked when it was made
+            }
+        }
+    }
+
+    private static Version load(String path, String identity, EngineOptions eo) {
+        Path copy = remote(path) ? copyToLocal(path) : null;
+        Path local = copy != null ? copy : localFile(path);
         try {
-            boolean classifier = RnnScoring.ModelKind.read(path).classifier();
-            return classifier ? new Loaded(null, SentenceClassifier.load(local, eo))
+            boolean classifier = RnnScoring.ModelKind.read(local, path).classifier();
+            Loaded l = classifier ? new Loaded(null, SentenceClassifier.load(local, eo))
                 : new Loaded(RnnModel.load(local, eo, Map.of()), null);
-        } catch (IOException e) {
-            throw new UncheckedIOException("rnn-engine-spark: cannot load " + path + ": " + e.getMessage(), e);
+            synchronized (ExecutorModels.class) {
+                open++;
+            }
+            return new Version(identity, l, copy);
+        } catch (IOException | RuntimeException e) {
+            if (copy != null) {
+                try {
+                    Files.deleteIfExists(copy);
+                } catch (IOException ignored) {
+                    // deleteOnExit was asked
+                }
+            }
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("rnn-engine-spark: cannot load " + path + ": " + io.getMessage(), io);
+            }
+            throw (RuntimeException) e;
         }
     }
 
     /**
-     * A local file for a model path, to memory-map: the path itself when local, else a copy made
-     * once per JVM through Hadoop's FileSystem (deleted at exit).
+     * The file's version: size and modification time from the file system its path names (for a
+     * remote path one metadata request per task).
      *
-     * @throws UncheckedIOException if the copy fails
-     * @throws IllegalArgumentException if the path is not a URI
+     * @throws UncheckedIOException if the file cannot be reached
      */
-    static Path localPath(String path) {
-        return LOCAL_COPIES.computeIfAbsent(path, ExecutorModels::localCopy);
+    static String identity(String path) {
+        try {
+            if (!remote(path)) {
+                Path p = localFile(path);
+                return Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis();
+            }
+            org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(path);
+            try (FileSystem fs = FileSystem.newInstance(src.toUri(), hadoopConf())) {
+                org.apache.hadoop.fs.FileStatus st = fs.getFileStatus(src);
+                return st.getLen() + "@" + st.getModificationTime();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("rnn-engine-spark: cannot read " + path + ": " + e.getMessage(), e);
+        }
     }
 
     /** A path without a scheme is a local file (not fs.defaultFS): what a user of this JVM means by it. */
-    private static Path localCopy(String path) {
+    private static boolean remote(String path) {
+        String scheme = new org.apache.hadoop.fs.Path(path).toUri().getScheme();
+        return scheme != null && !scheme.equals("file");
+    }
+
+    /**
+     * The local file of a path without a scheme or with {@code file:}.
+     *
+     * @throws IllegalArgumentException if the path is not a URI
+     */
+    private static Path localFile(String path) {
+        URI uri = new org.apache.hadoop.fs.Path(path).toUri();
+        return uri.getScheme() == null ? Path.of(path) : Path.of(uri.getPath());
+    }
+
+    /**
+     * A local copy of a remote file, to memory-map, through Hadoop's FileSystem: the caller
+     * deletes it when done (and deleteOnExit is asked).
+     *
+     * @throws UncheckedIOException if the copy fails
+     */
+    static Path copyToLocal(String path) {
         org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(path);
-        URI uri = src.toUri();
-        if (uri.getScheme() == null) {
-            return Path.of(path);
-        }
-        if (uri.getScheme().equals("file")) {
-            return Path.of(uri.getPath());
-        }
         try {
             Path dst = Files.createTempFile("rnn-engine-spark-", ".safetensors");
             dst.toFile().deleteOnExit();
-            try (FileSystem fs = FileSystem.newInstance(uri, hadoopConf())) {
+            try (FileSystem fs = FileSystem.newInstance(src.toUri(), hadoopConf())) {
                 fs.copyToLocalFile(false, src, new org.apache.hadoop.fs.Path(dst.toUri()), true);
+            } catch (IOException e) {
+                Files.deleteIfExists(dst);
+                throw e;
             }
             return dst;
         } catch (IOException e) {
             throw new UncheckedIOException("rnn-engine-spark: cannot copy " + path + " to a local file: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * What the file at {@code path} is now, from its header (the driver's look, to build the
+     * output schema): read once per version of the file.
+     *
+     * @throws UncheckedIOException if the file cannot be reached, copied or read
+     */
+    static RnnScoring.ModelKind kind(String path) {
+        return KINDS.computeIfAbsent(path + "\u0000" + identity(path), k -> {
+            Path copy = remote(path) ? copyToLocal(path) : null;
+            try {
+                return RnnScoring.ModelKind.read(copy != null ? copy : localFile(path), path);
+            } finally {
+                if (copy != null) {
+                    try {
+                        Files.deleteIfExists(copy);
+                    } catch (IOException e) {
+                        // deleteOnExit was asked
+                    }
+                }
+            }
+        });
     }
 
     /** Hadoop settings as Spark passes them: the job's {@code spark.hadoop.*} entries (credentials, endpoints). */
@@ -120,13 +270,14 @@ final class ExecutorModels {
     }
 
     private static void closeAll() {
-        for (Loaded l : MODELS.values()) {
-            if (l.isClassifier()) {
-                l.classifier().close();
-            } else {
-                l.model().close();
+        synchronized (ExecutorModels.class) {
+            for (Version v : CURRENT.values()) {
+                if (!v.retired) {
+                    v.retired = true;
+                    free(v);
+                }
             }
+            CURRENT.clear();
         }
-        MODELS.clear();
     }
 }

@@ -32,14 +32,17 @@ final class PartitionScorer {
     private final boolean text;
     private final LongAccumulator malformed;
     private ExecutorModels.Loaded loaded; // loaded with the first chunk: an empty partition loads nothing
+    private ExecutorModels.Lease lease; // outside a Spark task only; a task's lease ends with the task
+    private final boolean classifier; // what the file was when the job's schema was made
     private final int partition;
     private long rowIndex; // the next row's index in this partition, for messages
 
     /** A row's input, parsed and checked: token ids (classifier) or (T, D) values (model), or why not. */
     private record Item(long[] ids, float[] values, int length, String problem) { }
 
-    PartitionScorer(ScoringOptions options, int col, DataType type, LongAccumulator malformed) {
+    PartitionScorer(ScoringOptions options, boolean classifier, int col, DataType type, LongAccumulator malformed) {
         this.options = options;
+        this.classifier = classifier;
         this.col = col;
         this.text = type.equals(DataTypes.StringType);
         this.malformed = malformed;
@@ -58,6 +61,9 @@ final class PartitionScorer {
                     return true;
                 }
                 if (!in.hasNext()) {
+                    if (lease != null) {
+                        lease.close();
+                    }
                     return false;
                 }
                 List<Row> chunk = new ArrayList<>();
@@ -81,7 +87,19 @@ final class PartitionScorer {
 
     private List<Row> scoreChunk(List<Row> chunk) {
         if (loaded == null) {
-            loaded = ExecutorModels.get(options);
+            ExecutorModels.Lease lease = ExecutorModels.acquire(options);
+            TaskContext tc = TaskContext.get();
+            if (tc != null) {
+                tc.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> lease.close()); // also when the task fails or stops early
+            } else {
+                this.lease = lease; // outside a task: closed when the rows run out
+            }
+            loaded = lease.loaded();
+            if (loaded.isClassifier() != classifier) {
+                throw new IllegalStateException("rnn-engine-spark: " + options.modelPath() + " was "
+                    + (classifier ? "a classifier" : "a model") + " file when the job's schema was made and is now "
+                    + (classifier ? "a model" : "a classifier") + " file: define the job again");
+            }
         }
         int n = chunk.size();
         Item[] items = new Item[n];

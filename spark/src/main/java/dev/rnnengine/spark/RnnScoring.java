@@ -60,7 +60,8 @@ public final class RnnScoring {
         int col = rows.schema().fieldIndex(options.inputCol());
         DataType t = rows.schema().fields()[col].dataType();
         LongAccumulator malformed = rows.sparkSession().sparkContext().longAccumulator("rnn-engine malformed rows");
-        MapPartitionsFunction<Row, Row> f = it -> new PartitionScorer(options, col, t, malformed).score(it);
+        boolean classifier = ModelKind.read(options.modelPath()).classifier();
+        MapPartitionsFunction<Row, Row> f = it -> new PartitionScorer(options, classifier, col, t, malformed).score(it);
         return new Scored(rows.mapPartitions(f, Encoders.row(out)), malformed);
     }
 
@@ -92,8 +93,14 @@ public final class RnnScoring {
 
     /** What the file is, read on the driver from its header: the output columns follow from it. */
     record ModelKind(boolean classifier) {
+        /** The kind of the file at {@code path} now (a remote file's header through a copy, once per version). */
         static ModelKind read(String path) {
-            try (SafetensorsFile f = SafetensorsFile.open(ExecutorModels.localPath(path))) {
+            return ExecutorModels.kind(path);
+        }
+
+        /** The kind of {@code local}, the file or copy of {@code path} (named in messages). */
+        static ModelKind read(java.nio.file.Path local, String path) {
+            try (SafetensorsFile f = SafetensorsFile.open(local)) {
                 return of(f);
             } catch (IOException e) {
                 throw new UncheckedIOException("rnn-engine-spark: cannot read " + path + ": " + e.getMessage(), e);

@@ -18,6 +18,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -68,7 +69,9 @@ class SparkScoringTest {
         }
         spark = SparkSession.builder().master("local[2,2]").appName("rnn-engine-spark-test")
             .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "4").getOrCreate();
+            .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "4")
+            .config("spark.hadoop.fs." + RemoteTestFileSystem.SCHEME + ".impl", RemoteTestFileSystem.class.getName())
+            .getOrCreate();
     }
 
     @AfterAll
@@ -353,5 +356,55 @@ class SparkScoringTest {
         RnnScoring.score(spark.createDataFrame(sequences(64, 5), SEQ_SCHEMA).repartition(8), o).rows().count();
         RnnScoring.score(spark.createDataFrame(sequences(64, 6), SEQ_SCHEMA).repartition(8), o).rows().count();
         assertEquals(before + 1, ExecutorModels.loadedCount(), "16 tasks, one model");
+    }
+
+    /**
+     * A model file replaced at its path, local or remote: the next job scores with the new
+     * weights (a remote copy kept per path once gave the old ones for ever), the old version is
+     * closed and its local copy deleted, and a file that changed kind fails the job naming it.
+     */
+    @Test
+    void aReplacedModelFileIsScoredWithItsNewWeightsAndTheOldIsClosed() throws Exception {
+        RnnSpec spec = RnnSpec.builder(CellMode.GRU, D, 12).build();
+        Path a = writeModel(dir.resolve("version-a.safetensors"), spec, 21);
+        Path b = writeModel(dir.resolve("version-b.safetensors"), spec, 22);
+        for (boolean remote : new boolean[] {false, true}) {
+            Path file = dir.resolve("replaced-" + remote + ".safetensors");
+            Files.copy(a, file, StandardCopyOption.REPLACE_EXISTING);
+            String path = remote ? RemoteTestFileSystem.SCHEME + "://" + file.toAbsolutePath() : file.toString();
+            ScoringOptions o = ScoringOptions.of(path, "x").withBackend("scalar").withBatchSize(5);
+            List<Row> rows = sequences(40, 3);
+            int before = ExecutorModels.loadedCount();
+            long copiesBefore = localCopies();
+            for (Path version : List.of(a, b, a)) {
+                if (version != a || ExecutorModels.loadedCount() != before) { // the first round is a's already
+                    Files.copy(version, file, StandardCopyOption.REPLACE_EXISTING);
+                    // same size: the modification time tells the versions apart
+                    Files.setLastModifiedTime(file, FileTime.fromMillis(Files.getLastModifiedTime(file).toMillis() + 5000));
+                }
+                List<Row> got = RnnScoring.score(spark.createDataFrame(rows, SEQ_SCHEMA).repartition(4), o).rows()
+                    .collectAsList();
+                try (RnnModel m = RnnModel.load(version, new EngineOptions("scalar", 1), Map.of())) {
+                    for (Row r : got) {
+                        assertClose((remote ? "remote " : "local ") + version.getFileName() + " row " + r.getLong(0),
+                            alone(m, r.getList(1))[0], r.getList(2));
+                    }
+                }
+                assertEquals(before + 1, ExecutorModels.loadedCount(), "the old version is closed");
+                assertEquals(copiesBefore + (remote ? 1 : 0), localCopies(), "one local copy, of the current version");
+            }
+            // The file becomes a classifier between the job's definition and its run.
+            RnnScoring.Scored s = RnnScoring.score(spark.createDataFrame(rows, SEQ_SCHEMA).repartition(2), o);
+            Files.copy(spam, file, StandardCopyOption.REPLACE_EXISTING);
+            Exception e = assertThrows(Exception.class, () -> s.rows().count());
+            String all = e.toString() + (e.getCause() == null ? "" : e.getCause().toString());
+            assertTrue(all.contains("is now a classifier file: define the job again"), all);
+        }
+    }
+
+    private static long localCopies() throws Exception {
+        try (var files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return files.filter(f -> f.getFileName().toString().startsWith("rnn-engine-spark-")).count();
+        }
     }
 }
