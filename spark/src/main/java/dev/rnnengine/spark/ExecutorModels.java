@@ -8,19 +8,22 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 
 /**
  * The models of this JVM (an executor, or the driver in local mode): each (path, options) is
- * copied from its Hadoop path and loaded once per version of the file, shared by every task of
- * the JVM (engine models are safe to share between threads). A version is the file's size and
- * modification time as its file system reports them, read when a task starts: a file replaced
- * at the same path, local or remote, is copied and loaded again for the tasks that start after
- * it, while the tasks running on the old version finish on it; the old model is closed (and its
- * local copy deleted) when its last task ends. Everything left is closed when the JVM exits.
+ * loaded once per version of the file (a remote file through a local copy, deleted once read),
+ * shared by every task of the JVM (engine models are safe to share between threads). A version
+ * is the file's size and modification time as its file system reports them, read when a task
+ * starts: a file replaced at the same path, local or remote, is loaded again for the tasks that
+ * start after it, while the tasks running on the old version finish on it; the old model is
+ * closed when its last task ends. The models still open are closed when the JVM exits.
  */
 final class ExecutorModels {
     /** A loaded file: a plain model or a sentence classifier, never both. */
@@ -38,18 +41,17 @@ final class ExecutorModels {
         }
     }
 
-    /** One version of one (path, options): its model, the local copy it came from (null: the user's own file), its tasks. */
+    /** One version of one (path, options): its model and its tasks. */
     private static final class Version {
         final String identity;
         final Loaded loaded;
-        final Path copy;
-        int tasks; // guarded by ExecutorModels.class
+        int tasks; // these three guarded by ExecutorModels.class
         boolean retired;
+        boolean freed;
 
-        Version(String identity, Loaded loaded, Path copy) {
+        Version(String identity, Loaded loaded) {
             this.identity = identity;
             this.loaded = loaded;
-            this.copy = copy;
         }
     }
 
@@ -85,7 +87,9 @@ final class ExecutorModels {
     private static final Map<String, Version> CURRENT = new ConcurrentHashMap<>();
     private static final Map<String, Object> LOCKS = new ConcurrentHashMap<>();
     private static final Map<String, RnnScoring.ModelKind> KINDS = new ConcurrentHashMap<>();
-    private static int open; // versions loaded and not closed yet; guarded by ExecutorModels.class
+    private static final Set<Version> OPEN = new HashSet<>(); // loaded, not closed yet; guarded by ExecutorModels.class
+    /** This JVM's own directory for local copies of remote files (each deleted once read). */
+    private static Path copies;
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(ExecutorModels::closeAll, "rnn-engine-spark-close"));
@@ -102,11 +106,11 @@ final class ExecutorModels {
     static Lease acquire(ScoringOptions o) {
         EngineOptions eo = o.engineOptions();
         String key = o.modelPath() + "\u0000" + eo;
+        String identity = identity(o.modelPath()); // outside the lock: tasks starting together ask at once
         synchronized (LOCKS.computeIfAbsent(key, k -> new Object())) {
-            String identity = identity(o.modelPath());
             Version v = CURRENT.get(key);
             if (v == null || !v.identity.equals(identity)) {
-                Version fresh = load(o.modelPath(), identity, eo);
+                Version fresh = load(o.modelPath(), eo);
                 CURRENT.put(key, fresh);
                 if (v != null) {
                     retire(v);
@@ -122,7 +126,7 @@ final class ExecutorModels {
 
     /** How many versions this JVM holds open (tests: one per options and file version, whatever the number of tasks). */
     static synchronized int loadedCount() {
-        return open;
+        return OPEN.size();
     }
 
     private static synchronized void retire(Version v) {
@@ -132,48 +136,76 @@ final class ExecutorModels {
         }
     }
 
-    /** Closes a version's model and deletes its local copy; the caller holds ExecutorModels.class. */
+    /** Closes a version's model, once; the caller holds ExecutorModels.class. */
     private static void free(Version v) {
-        open--;
-        v.loaded.close();
-        if (v.copy != null) {
-            try {
-                Files.deleteIfExists(v.copy);
-            } catch (IOException e) {
-                // a temporary file; deleteOnExit was asked when it was made
-            }
-        }
-    }
-
-    private static Version load(String path, String identity, EngineOptions eo) {
-        Path copy = remote(path) ? copyToLocal(path) : null;
-        Path local = copy != null ? copy : localFile(path);
-        try {
-            boolean classifier = RnnScoring.ModelKind.read(local, path).classifier();
-            Loaded l = classifier ? new Loaded(null, SentenceClassifier.load(local, eo))
-                : new Loaded(RnnModel.load(local, eo, Map.of()), null);
-            synchronized (ExecutorModels.class) {
-                open++;
-            }
-            return new Version(identity, l, copy);
-        } catch (IOException | RuntimeException e) {
-            if (copy != null) {
-                try {
-                    Files.deleteIfExists(copy);
-                } catch (IOException ignored) {
-                    // deleteOnExit was asked
-                }
-            }
-            if (e instanceof IOException io) {
-                throw new UncheckedIOException("rnn-engine-spark: cannot load " + path + ": " + io.getMessage(), io);
-            }
-            throw (RuntimeException) e;
+        if (!v.freed) {
+            v.freed = true;
+            OPEN.remove(v);
+            v.loaded.close();
         }
     }
 
     /**
+     * Loads the file at {@code path} as it is now, with the version it was read in: the version
+     * is asked before and after reading, and a file replaced meanwhile is read again.
+     */
+    private static Version load(String path, EngineOptions eo) {
+        for (int attempt = 1; ; attempt++) {
+            String before = identity(path);
+            Loaded l = read(path, eo);
+            String after = identity(path);
+            if (before.equals(after) || attempt == 3) { // a file rewritten all the time: the last read, named by its version after
+                Version v = new Version(after, l);
+                synchronized (ExecutorModels.class) {
+                    OPEN.add(v);
+                }
+                return v;
+            }
+            l.close();
+        }
+    }
+
+    private static Loaded read(String path, EngineOptions eo) {
+        return withLocalFile(path, local -> {
+            try {
+                boolean classifier = RnnScoring.ModelKind.read(local, path).classifier();
+                return classifier ? new Loaded(null, SentenceClassifier.load(local, eo))
+                    : new Loaded(RnnModel.load(local, eo, Map.of()), null);
+            } catch (IOException e) {
+                throw new UncheckedIOException("rnn-engine-spark: cannot load " + path + ": " + describe(e), e);
+            }
+        });
+    }
+
+    /** {@code use} on the local file of {@code path}: the file itself, or a copy of a remote one, deleted after. */
+    private static <T> T withLocalFile(String path, java.util.function.Function<Path, T> use) {
+        if (!remote(path)) {
+            return use.apply(localFile(path));
+        }
+        Path copy = copyToLocal(path);
+        try {
+            return use.apply(copy);
+        } finally {
+            try {
+                Files.deleteIfExists(copy);
+            } catch (IOException e) {
+                // deleteOnExit was asked when it was made
+            }
+        }
+    }
+
+    /** An I/O failure in words: a missing file's exception says only its path. */
+    private static String describe(IOException e) {
+        return e instanceof java.nio.file.NoSuchFileException ? "no such file"
+            : e instanceof java.io.FileNotFoundException ? "no such file (" + e.getMessage() + ")"
+            : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    /**
      * The file's version: size and modification time from the file system its path names (for a
-     * remote path one metadata request per task).
+     * remote path one metadata request per task, on Hadoop's cached client for the file system).
+     * A file replaced by one of the same size within the file system's time resolution (a second
+     * on some object stores) is not told apart.
      *
      * @throws UncheckedIOException if the file cannot be reached
      */
@@ -184,12 +216,10 @@ final class ExecutorModels {
                 return Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis();
             }
             org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(path);
-            try (FileSystem fs = FileSystem.newInstance(src.toUri(), hadoopConf())) {
-                org.apache.hadoop.fs.FileStatus st = fs.getFileStatus(src);
-                return st.getLen() + "@" + st.getModificationTime();
-            }
+            org.apache.hadoop.fs.FileStatus st = FileSystem.get(src.toUri(), hadoopConf()).getFileStatus(src);
+            return st.getLen() + "@" + st.getModificationTime();
         } catch (IOException e) {
-            throw new UncheckedIOException("rnn-engine-spark: cannot read " + path + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("rnn-engine-spark: cannot read " + path + ": " + describe(e), e);
         }
     }
 
@@ -210,26 +240,36 @@ final class ExecutorModels {
     }
 
     /**
-     * A local copy of a remote file, to memory-map, through Hadoop's FileSystem: the caller
-     * deletes it when done (and deleteOnExit is asked).
+     * A local copy of a remote file, through Hadoop's FileSystem, in {@link #copyDirectory()}:
+     * the caller deletes it when done (and deleteOnExit is asked).
      *
      * @throws UncheckedIOException if the copy fails
      */
-    static Path copyToLocal(String path) {
+    private static Path copyToLocal(String path) {
         org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(path);
         try {
-            Path dst = Files.createTempFile("rnn-engine-spark-", ".safetensors");
+            Path dst = Files.createTempFile(copyDirectory(), "model-", ".safetensors");
             dst.toFile().deleteOnExit();
-            try (FileSystem fs = FileSystem.newInstance(src.toUri(), hadoopConf())) {
-                fs.copyToLocalFile(false, src, new org.apache.hadoop.fs.Path(dst.toUri()), true);
-            } catch (IOException e) {
+            try {
+                FileSystem.get(src.toUri(), hadoopConf()).copyToLocalFile(false, src,
+                    new org.apache.hadoop.fs.Path(dst.toUri()), true);
+            } catch (IOException | RuntimeException e) {
                 Files.deleteIfExists(dst);
                 throw e;
             }
             return dst;
         } catch (IOException e) {
-            throw new UncheckedIOException("rnn-engine-spark: cannot copy " + path + " to a local file: " + e.getMessage(), e);
+            throw new UncheckedIOException("rnn-engine-spark: cannot copy " + path + " to a local file: " + describe(e), e);
         }
+    }
+
+    /** This JVM's directory of local copies (made on first use, deleted at exit if empty). */
+    static synchronized Path copyDirectory() throws IOException {
+        if (copies == null) {
+            copies = Files.createTempDirectory("rnn-engine-spark-");
+            copies.toFile().deleteOnExit(); // runs after the files' own (registered later, deleted first)
+        }
+        return copies;
     }
 
     /**
@@ -239,20 +279,16 @@ final class ExecutorModels {
      * @throws UncheckedIOException if the file cannot be reached, copied or read
      */
     static RnnScoring.ModelKind kind(String path) {
-        return KINDS.computeIfAbsent(path + "\u0000" + identity(path), k -> {
-            Path copy = remote(path) ? copyToLocal(path) : null;
-            try {
-                return RnnScoring.ModelKind.read(copy != null ? copy : localFile(path), path);
-            } finally {
-                if (copy != null) {
-                    try {
-                        Files.deleteIfExists(copy);
-                    } catch (IOException e) {
-                        // deleteOnExit was asked
-                    }
-                }
-            }
-        });
+        String before = identity(path);
+        RnnScoring.ModelKind cached = KINDS.get(path + "\u0000" + before);
+        if (cached != null) {
+            return cached;
+        }
+        RnnScoring.ModelKind k = withLocalFile(path, local -> RnnScoring.ModelKind.read(local, path));
+        if (before.equals(identity(path))) { // not replaced while read: this version's kind
+            KINDS.put(path + "\u0000" + before, k);
+        }
+        return k;
     }
 
     /** Hadoop settings as Spark passes them: the job's {@code spark.hadoop.*} entries (credentials, endpoints). */
@@ -269,13 +305,12 @@ final class ExecutorModels {
         return c;
     }
 
+    /** At exit: every model still open, retired or current (tasks still running end with the JVM). */
     private static void closeAll() {
         synchronized (ExecutorModels.class) {
-            for (Version v : CURRENT.values()) {
-                if (!v.retired) {
-                    v.retired = true;
-                    free(v);
-                }
+            for (Version v : List.copyOf(OPEN)) {
+                v.retired = true;
+                free(v);
             }
             CURRENT.clear();
         }

@@ -32,7 +32,6 @@ final class PartitionScorer {
     private final boolean text;
     private final LongAccumulator malformed;
     private ExecutorModels.Loaded loaded; // loaded with the first chunk: an empty partition loads nothing
-    private ExecutorModels.Lease lease; // outside a Spark task only; a task's lease ends with the task
     private final boolean classifier; // what the file was when the job's schema was made
     private final int partition;
     private long rowIndex; // the next row's index in this partition, for messages
@@ -61,9 +60,6 @@ final class PartitionScorer {
                     return true;
                 }
                 if (!in.hasNext()) {
-                    if (lease != null) {
-                        lease.close();
-                    }
                     return false;
                 }
                 List<Row> chunk = new ArrayList<>();
@@ -87,13 +83,13 @@ final class PartitionScorer {
 
     private List<Row> scoreChunk(List<Row> chunk) {
         if (loaded == null) {
-            ExecutorModels.Lease lease = ExecutorModels.acquire(options);
             TaskContext tc = TaskContext.get();
-            if (tc != null) {
-                tc.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> lease.close()); // also when the task fails or stops early
-            } else {
-                this.lease = lease; // outside a task: closed when the rows run out
+            if (tc == null) {
+                throw new IllegalStateException("rnn-engine-spark: a partition is scored inside a Spark task");
             }
+            ExecutorModels.Lease lease = ExecutorModels.acquire(options);
+            // The lease ends with the task: also when it fails or its rows are not all read.
+            tc.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> lease.close());
             loaded = lease.loaded();
             if (loaded.isClassifier() != classifier) {
                 throw new IllegalStateException("rnn-engine-spark: " + options.modelPath() + " was "

@@ -56,11 +56,12 @@ public final class RnnScoring {
      * @throws UncheckedIOException if the model file cannot be read on the driver (its kind and sizes are read there)
      */
     public static Scored score(Dataset<Row> rows, ScoringOptions options) {
-        StructType out = outputSchema(rows.schema(), options);
+        ModelKind kind = ModelKind.read(options.modelPath()); // read once: the schema and the tasks' check agree
+        StructType out = outputSchema(rows.schema(), options, kind);
         int col = rows.schema().fieldIndex(options.inputCol());
         DataType t = rows.schema().fields()[col].dataType();
         LongAccumulator malformed = rows.sparkSession().sparkContext().longAccumulator("rnn-engine malformed rows");
-        boolean classifier = ModelKind.read(options.modelPath()).classifier();
+        boolean classifier = kind.classifier();
         MapPartitionsFunction<Row, Row> f = it -> new PartitionScorer(options, classifier, col, t, malformed).score(it);
         return new Scored(rows.mapPartitions(f, Encoders.row(out)), malformed);
     }
@@ -73,13 +74,18 @@ public final class RnnScoring {
      * @throws UncheckedIOException if the model file cannot be read
      */
     public static StructType outputSchema(StructType in, ScoringOptions options) {
+        return outputSchema(in, options, null);
+    }
+
+    /** As {@link #outputSchema(StructType, ScoringOptions)} for a file of the given kind (null: read it). */
+    private static StructType outputSchema(StructType in, ScoringOptions options, ModelKind known) {
         int col;
         try {
             col = in.fieldIndex(options.inputCol());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("no input column '" + options.inputCol() + "' in " + in.simpleString());
         }
-        ModelKind kind = ModelKind.read(options.modelPath());
+        ModelKind kind = known != null ? known : ModelKind.read(options.modelPath());
         kind.checkInput(options.inputCol(), in.fields()[col].dataType());
         StructType out = in;
         for (StructField f : kind.outputFields()) {

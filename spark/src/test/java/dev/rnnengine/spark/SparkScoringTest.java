@@ -361,7 +361,7 @@ class SparkScoringTest {
     /**
      * A model file replaced at its path, local or remote: the next job scores with the new
      * weights (a remote copy kept per path once gave the old ones for ever), the old version is
-     * closed and its local copy deleted, and a file that changed kind fails the job naming it.
+     * closed, no local copy is left, and a file that changed kind fails the job naming it.
      */
     @Test
     void aReplacedModelFileIsScoredWithItsNewWeightsAndTheOldIsClosed() throws Exception {
@@ -375,7 +375,7 @@ class SparkScoringTest {
             ScoringOptions o = ScoringOptions.of(path, "x").withBackend("scalar").withBatchSize(5);
             List<Row> rows = sequences(40, 3);
             int before = ExecutorModels.loadedCount();
-            long copiesBefore = localCopies();
+
             for (Path version : List.of(a, b, a)) {
                 if (version != a || ExecutorModels.loadedCount() != before) { // the first round is a's already
                     Files.copy(version, file, StandardCopyOption.REPLACE_EXISTING);
@@ -391,7 +391,7 @@ class SparkScoringTest {
                     }
                 }
                 assertEquals(before + 1, ExecutorModels.loadedCount(), "the old version is closed");
-                assertEquals(copiesBefore + (remote ? 1 : 0), localCopies(), "one local copy, of the current version");
+                assertEquals(0, localCopies(), "a remote file's copy is deleted once read");
             }
             // The file becomes a classifier between the job's definition and its run.
             RnnScoring.Scored s = RnnScoring.score(spark.createDataFrame(rows, SEQ_SCHEMA).repartition(2), o);
@@ -403,8 +403,36 @@ class SparkScoringTest {
     }
 
     private static long localCopies() throws Exception {
-        try (var files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
-            return files.filter(f -> f.getFileName().toString().startsWith("rnn-engine-spark-")).count();
+        try (var files = Files.list(ExecutorModels.copyDirectory())) {
+            return files.count();
         }
+    }
+
+    /** Tasks that hold the old version finish on it: it is closed when the last of them lets go, not when replaced. */
+    @Test
+    void aReplacedVersionStaysOpenUntilItsLastTaskEnds() throws Exception {
+        RnnSpec spec = RnnSpec.builder(CellMode.GRU, D, 12).build();
+        Path file = writeModel(dir.resolve("leased.safetensors"), spec, 31);
+        ScoringOptions o = ScoringOptions.of(file.toString(), "x").withBackend("scalar");
+        int before = ExecutorModels.loadedCount();
+        Tensor x = Tensor.zeros(3, 1, D);
+        ExecutorModels.Lease first = ExecutorModels.acquire(o);
+        ExecutorModels.Lease second = ExecutorModels.acquire(o);
+        assertTrue(first.loaded() == second.loaded(), "one version, shared");
+        writeModel(file, spec, 32);
+        Files.setLastModifiedTime(file, FileTime.fromMillis(Files.getLastModifiedTime(file).toMillis() + 5000));
+        ExecutorModels.Lease third = ExecutorModels.acquire(o);
+        assertTrue(third.loaded() != first.loaded(), "the new version is loaded");
+        assertEquals(before + 2, ExecutorModels.loadedCount());
+        first.close();
+        first.close(); // twice: counted once
+        first.loaded().model().forward(x); // the second task still runs on it
+        assertEquals(before + 2, ExecutorModels.loadedCount());
+        second.close();
+        assertEquals(before + 1, ExecutorModels.loadedCount(), "closed with its last task");
+        assertThrows(IllegalStateException.class, () -> first.loaded().model().forward(x));
+        third.loaded().model().forward(x);
+        third.close();
+        assertEquals(before + 1, ExecutorModels.loadedCount(), "the current version stays for the next tasks");
     }
 }
