@@ -141,8 +141,7 @@ final class ProcessPeer implements Participant {
         String answer = ask("run " + calls);
         String[] p = answer.trim().split("\\s+");
         if (p.length != calls) {
-            throw new IOException(name + ": asked for " + calls + " times, got " + p.length + " in '"
-                + (answer.length() > 120 ? answer.substring(0, 120) + "..." : answer) + "'");
+            throw unexpected("run " + calls, answer);
         }
         double[] ms = new double[calls];
         for (int i = 0; i < calls; i++) {

@@ -84,11 +84,11 @@ class ProcessPeerTest {
         assertEquals("fake gave an unexpected answer to 'load': 'onednn_verbose,v1,info'", e.getMessage());
     }
 
-    /** Times that are not numbers, or negative, are refused, as is a check answer that is not "ok". */
+    /** Times that are not numbers, negative, or not as many as asked are refused, as is a check answer that is not "ok". */
     @Test
     void answersOutsideTheProtocolAreRefused(@TempDir Path dir) throws Exception {
         for (String[] c : new String[][] {{"run", "echo 'onednn_verbose,exec'"}, {"run", "echo '-1.0'"},
-                                          {"run", "echo 'NaN'"}, {"check", "echo 'done'"}}) {
+                                          {"run", "echo 'NaN'"}, {"run", "echo '1.0 2.0'"}, {"check", "echo 'done'"}}) {
             ProcessPeer p = new ProcessPeer("fake", List.of("sh", "-c", "read l; echo ok; read l; " + c[1] + "; read l"),
                 dir, 1, 1);
             try {

@@ -85,7 +85,7 @@ final class PartitionScorer {
         if (loaded == null) {
             TaskContext tc = TaskContext.get();
             if (tc == null) {
-                throw new IllegalStateException("rnn-engine-spark: a partition is scored inside a Spark task");
+                throw new IllegalStateException("rnn-engine-spark: partitions are scored only inside a Spark task (the model's lease ends with the task)");
             }
             ExecutorModels.Lease lease = ExecutorModels.acquire(options);
             // The lease ends with the task: also when it fails or its rows are not all read.
